@@ -1,0 +1,325 @@
+//! Configuration: the TOML file, command-line overrides, and validation that
+//! reports every problem at once, each prefixed with the key it concerns.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::series::RESERVED_LABELS;
+
+/// Collector URL used when neither the file nor the command line names one.
+pub const DEFAULT_COLLECTOR: &str = "http://127.0.0.1:7070";
+/// Collection interval used by default.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+/// Shortest collection interval accepted.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// State directory used by default (relative to the working directory).
+pub const DEFAULT_STATE_DIR: &str = "./tocsin-agent-state";
+/// Batches kept in memory while the collector is unreachable, by default.
+pub const DEFAULT_MAX_BATCHES: usize = 1000;
+/// Samples per batch, by default (the collector may ask for fewer).
+pub const DEFAULT_MAX_BATCH_SAMPLES: usize = 5000;
+/// Most extra labels a configuration may add to every series.
+pub const MAX_EXTRA_LABELS: usize = 20;
+/// Longest label value accepted, in bytes (the collector's default limit).
+pub const MAX_LABEL_VALUE_BYTES: usize = 1024;
+
+/// The configuration file as written. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// gRPC URL of the collector, e.g. `http://collector.example:7070`.
+    pub collector: Option<String>,
+    /// How often metrics are collected, e.g. `10s`; at least `1s`.
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    /// Directory holding the agent's persistent state (its id).
+    pub state_dir: Option<PathBuf>,
+    /// Extra labels added to every series, e.g. `{ env = "prod", dc = "sh1" }`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The send queue.
+    #[serde(default)]
+    pub queue: QueueFile,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogFile,
+}
+
+/// The `[queue]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueFile {
+    /// Most batches held while the collector is unreachable; the oldest is dropped beyond.
+    pub max_batches: Option<usize>,
+    /// Most samples in one batch (the collector's own limit also applies).
+    pub max_batch_samples: Option<usize>,
+}
+
+/// The `[log]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    /// Level or filter directive (`info`, `debug`, `tocsin_agent=debug,warn`); `RUST_LOG` wins.
+    pub level: Option<String>,
+}
+
+/// Values given on the command line; each replaces the file's value.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--collector`.
+    pub collector: Option<String>,
+    /// `--interval`.
+    pub interval: Option<Duration>,
+    /// `--state-dir`.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Queue settings in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueConfig {
+    /// Most batches held; the oldest is dropped beyond.
+    pub max_batches: usize,
+    /// Most samples in one batch, before the collector's limit is applied.
+    pub max_batch_samples: usize,
+}
+
+/// The effective configuration: defaults, then the file, then the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// gRPC URL of the collector.
+    pub collector: String,
+    /// Collection interval.
+    pub interval: Duration,
+    /// Directory of the persistent state.
+    pub state_dir: PathBuf,
+    /// Extra labels for every series.
+    pub labels: BTreeMap<String, String>,
+    /// Queue settings.
+    pub queue: QueueConfig,
+    /// Log level or filter directive.
+    pub log_level: String,
+}
+
+impl Config {
+    /// Reads `path` (if given), applies `overrides`, and validates the result.
+    pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Self> {
+        let file = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                parse_file(&text).map_err(|e| Error::Config(vec![format!("{}: {e}", p.display())]))?
+            }
+            None => FileConfig::default(),
+        };
+        let config = Self::merge(file, overrides);
+        let problems = config.problems();
+        if problems.is_empty() { Ok(config) } else { Err(Error::Config(problems)) }
+    }
+
+    /// Combines defaults, the file, and the command line, without validating.
+    pub fn merge(file: FileConfig, cli: Overrides) -> Self {
+        Self {
+            collector: cli.collector.or(file.collector).unwrap_or_else(|| DEFAULT_COLLECTOR.to_string()),
+            interval: cli.interval.or(file.interval).unwrap_or(DEFAULT_INTERVAL),
+            state_dir: cli.state_dir.or(file.state_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
+            labels: file.labels,
+            queue: QueueConfig {
+                max_batches: file.queue.max_batches.unwrap_or(DEFAULT_MAX_BATCHES),
+                max_batch_samples: file.queue.max_batch_samples.unwrap_or(DEFAULT_MAX_BATCH_SAMPLES),
+            },
+            log_level: file.log.level.unwrap_or_else(|| "info".to_string()),
+        }
+    }
+
+    /// Every problem with this configuration, each as `key: what is wrong`.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if let Err(why) = check_collector_url(&self.collector) {
+            p.push(format!("collector: {why}"));
+        }
+        if self.interval < MIN_INTERVAL {
+            p.push(format!(
+                "interval: must be at least {}, got {}",
+                humantime::format_duration(MIN_INTERVAL),
+                humantime::format_duration(self.interval)
+            ));
+        }
+        if self.state_dir.as_os_str().is_empty() {
+            p.push("state_dir: must not be empty".to_string());
+        }
+        if self.labels.len() > MAX_EXTRA_LABELS {
+            p.push(format!("labels: at most {MAX_EXTRA_LABELS} extra labels, got {}", self.labels.len()));
+        }
+        for (name, value) in &self.labels {
+            if let Err(why) = check_label(name, value) {
+                p.push(format!("labels.{name}: {why}"));
+            }
+        }
+        if !(1..=1_000_000).contains(&self.queue.max_batches) {
+            p.push(format!("queue.max_batches: must be between 1 and 1000000, got {}", self.queue.max_batches));
+        }
+        if !(1..=1_000_000).contains(&self.queue.max_batch_samples) {
+            p.push(format!(
+                "queue.max_batch_samples: must be between 1 and 1000000, got {}",
+                self.queue.max_batch_samples
+            ));
+        }
+        if let Err(why) = check_log_level(&self.log_level) {
+            p.push(format!("log.level: {why}"));
+        }
+        p
+    }
+}
+
+/// Parses the TOML text of a configuration file (syntax, types, unknown keys).
+pub fn parse_file(text: &str) -> std::result::Result<FileConfig, toml::de::Error> {
+    toml::from_str(text)
+}
+
+fn check_collector_url(url: &str) -> std::result::Result<(), String> {
+    let uri: tonic::transport::Uri = url.parse().map_err(|e| format!("{url:?} is not a valid URL: {e}"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => return Err(format!("{url:?}: https is not supported by this build; use http://")),
+        _ => return Err(format!("{url:?} is not a valid URL: expected http://host:port")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} has no host"));
+    }
+    Ok(())
+}
+
+fn check_log_level(level: &str) -> std::result::Result<(), String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    // A bare word must be a level; anything else is an env-filter directive list.
+    if !level.contains(['=', ',', '[']) && !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+        return Err(format!("{level:?} is not one of {}", LEVELS.join(", ")));
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(level)
+        .map(drop)
+        .map_err(|e| format!("{level:?} is not a valid filter directive: {e}"))
+}
+
+fn check_label(name: &str, value: &str) -> std::result::Result<(), String> {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid || name.starts_with("__") {
+        return Err("label names must match [a-zA-Z_][a-zA-Z0-9_]* and not start with \"__\"".to_string());
+    }
+    if RESERVED_LABELS.contains(&name) {
+        return Err(format!("{name:?} is set by the agent itself; choose another name"));
+    }
+    if value.len() > MAX_LABEL_VALUE_BYTES || value.contains('\0') {
+        return Err(format!("value must be at most {MAX_LABEL_VALUE_BYTES} bytes without NUL"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_text(text: &str) -> Result<Config> {
+        let file = parse_file(text).map_err(|e| Error::Config(vec![e.to_string()]))?;
+        let c = Config::merge(file, Overrides::default());
+        let p = c.problems();
+        if p.is_empty() { Ok(c) } else { Err(Error::Config(p)) }
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match from_text(text) {
+            Err(Error::Config(p)) => p,
+            other => panic!("expected config problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = from_text("").unwrap();
+        assert_eq!(c.collector, DEFAULT_COLLECTOR);
+        assert_eq!(c.interval, Duration::from_secs(10));
+        assert_eq!(c.state_dir, PathBuf::from(DEFAULT_STATE_DIR));
+        assert_eq!(c.queue, QueueConfig { max_batches: 1000, max_batch_samples: 5000 });
+        assert_eq!(c.log_level, "info");
+    }
+
+    #[test]
+    fn full_file_is_read() {
+        let c = from_text(
+            "collector = \"http://10.0.0.1:7070\"\ninterval = \"5m\"\nstate_dir = \"/var/lib/x\"\n\
+             [labels]\nenv = \"prod\"\n[queue]\nmax_batches = 10\nmax_batch_samples = 100\n[log]\nlevel = \"debug\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.collector, "http://10.0.0.1:7070");
+        assert_eq!(c.interval, Duration::from_secs(300));
+        assert_eq!(c.state_dir, PathBuf::from("/var/lib/x"));
+        assert_eq!(c.labels.get("env").map(String::as_str), Some("prod"));
+        assert_eq!(c.queue, QueueConfig { max_batches: 10, max_batch_samples: 100 });
+        assert_eq!(c.log_level, "debug");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let p = problems(
+            "collector = \"not a url\"\ninterval = \"500ms\"\n[labels]\nhost = \"x\"\n\"bad-name\" = \"y\"\n\
+             [queue]\nmax_batches = 0\nmax_batch_samples = 0\n[log]\nlevel = \"loud=verbose=yes\"\n",
+        );
+        let joined = p.join("\n");
+        assert!(p.contains(&"interval: must be at least 1s, got 500ms".to_string()), "{joined}");
+        for key in
+            ["collector:", "labels.host:", "labels.bad-name:", "queue.max_batches:", "queue.max_batch_samples:", "log.level:"]
+        {
+            assert!(p.iter().any(|l| l.starts_with(key)), "{key} missing in:\n{joined}");
+        }
+        assert_eq!(p.len(), 7, "{joined}");
+        assert!(problems("[log]\nlevel = \"verbose\"\n")[0].starts_with("log.level:"));
+        assert!(from_text("[log]\nlevel = \"tocsin_agent=debug,warn\"\n").is_ok());
+    }
+
+    #[test]
+    fn interval_below_one_second_is_rejected() {
+        assert_eq!(problems("interval = \"999ms\"\n"), vec!["interval: must be at least 1s, got 999ms"]);
+        assert!(from_text("interval = \"1s\"\n").is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse_file("intervall = \"5s\"\n").unwrap_err().to_string();
+        assert!(e.contains("intervall"), "{e}");
+        let e = parse_file("[queue]\nmax_batchez = 5\n").unwrap_err().to_string();
+        assert!(e.contains("max_batchez"), "{e}");
+    }
+
+    #[test]
+    fn https_and_missing_host_are_rejected() {
+        assert!(problems("collector = \"https://c:7070\"\n")[0].contains("https is not supported"));
+        assert!(problems("collector = \"ftp://c:7070\"\n")[0].starts_with("collector:"));
+        assert!(from_text("collector = \"http://[::1]:7070\"\n").is_ok());
+    }
+
+    #[test]
+    fn command_line_overrides_file() {
+        let file = parse_file("interval = \"30s\"\ncollector = \"http://a:1\"\n").unwrap();
+        let cli = Overrides { interval: Some(Duration::from_secs(2)), ..Default::default() };
+        let c = Config::merge(file, cli);
+        assert_eq!(c.interval, Duration::from_secs(2));
+        assert_eq!(c.collector, "http://a:1");
+    }
+
+    #[test]
+    fn load_names_the_file_on_syntax_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.toml");
+        std::fs::write(&path, "interval = [\n").unwrap();
+        let e = Config::load(Some(&path), Overrides::default()).unwrap_err().to_string();
+        assert!(e.contains("agent.toml"), "{e}");
+        let missing = dir.path().join("nope.toml");
+        let e = Config::load(Some(&missing), Overrides::default()).unwrap_err().to_string();
+        assert!(e.contains("nope.toml"), "{e}");
+    }
+}

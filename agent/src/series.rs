@@ -1,0 +1,277 @@
+//! The series registry: gives every (metric, labels, kind) an agent-local
+//! `u32` id that stays the same for the life of the process, and tracks which
+//! ids were already declared on the current stream.
+//!
+//! Batches only carry ids; [`encode_batch`] adds a `SeriesDef` for each id the
+//! stream has not seen yet. A new stream (after a reconnect) starts with
+//! nothing declared, so resent batches declare again what they use.
+
+use std::collections::HashMap;
+
+use tocsin_proto::v1::{Label, MetricKind, SampleBatch, SeriesDef};
+
+use crate::queue::Batch;
+
+/// Label names the agent sets itself; configured extra labels may not use them.
+pub const RESERVED_LABELS: &[&str] = &["host", "cpu", "mountpoint", "device", "fstype", "interface", "sensor"];
+
+/// Prometheus metric type of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A value that goes up and down.
+    Gauge,
+    /// A value that only goes up (except when the source restarts).
+    Counter,
+}
+
+impl From<Kind> for MetricKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Gauge => MetricKind::Gauge,
+            Kind::Counter => MetricKind::Counter,
+        }
+    }
+}
+
+/// One measured value, before it is given a series id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Metric name, e.g. `node_load1`.
+    pub metric: &'static str,
+    /// Gauge or counter.
+    pub kind: Kind,
+    /// Labels specific to this series (the host and extra labels are added by the registry).
+    pub labels: Vec<(&'static str, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+impl Sample {
+    /// A gauge sample without labels.
+    pub fn gauge(metric: &'static str, value: f64) -> Self {
+        Self { metric, kind: Kind::Gauge, labels: Vec::new(), value }
+    }
+
+    /// A counter sample without labels.
+    pub fn counter(metric: &'static str, value: f64) -> Self {
+        Self { metric, kind: Kind::Counter, labels: Vec::new(), value }
+    }
+
+    /// Adds a label.
+    pub fn label(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.labels.push((name, value.into()));
+        self
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Key {
+    metric: &'static str,
+    kind: Kind,
+    labels: Vec<(&'static str, String)>,
+}
+
+/// Maps series to agent-local ids; ids start at 1 and are never reused.
+#[derive(Debug)]
+pub struct Registry {
+    common: Vec<(String, String)>,
+    ids: HashMap<Key, u32>,
+    /// Definition of id `i` at index `i - 1`.
+    defs: Vec<SeriesDef>,
+}
+
+impl Registry {
+    /// A registry adding `common` labels (host and configured extras) to every series.
+    pub fn new(common: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self { common: common.into_iter().collect(), ids: HashMap::new(), defs: Vec::new() }
+    }
+
+    /// The id of the sample's series, registering it on first sight.
+    pub fn id(&mut self, metric: &'static str, kind: Kind, mut labels: Vec<(&'static str, String)>) -> u32 {
+        labels.sort();
+        let key = Key { metric, kind, labels };
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let id = u32::try_from(self.defs.len() + 1).unwrap_or(u32::MAX);
+        let mut all: Vec<Label> = key
+            .labels
+            .iter()
+            .map(|(n, v)| Label { name: (*n).to_string(), value: v.clone() })
+            .chain(self.common.iter().map(|(n, v)| Label { name: n.clone(), value: v.clone() }))
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all.dedup_by(|b, a| a.name == b.name); // series labels win over common ones
+        self.defs.push(SeriesDef { id, metric: metric.to_string(), labels: all, kind: MetricKind::from(kind) as i32 });
+        self.ids.insert(key, id);
+        id
+    }
+
+    /// Turns samples into `(id, value)` pairs; non-finite values are skipped.
+    pub fn intern(&mut self, samples: Vec<Sample>) -> Vec<(u32, f64)> {
+        samples
+            .into_iter()
+            .filter(|s| s.value.is_finite())
+            .map(|s| (self.id(s.metric, s.kind, s.labels), s.value))
+            .collect()
+    }
+
+    /// The declaration of `id`.
+    pub fn def(&self, id: u32) -> Option<&SeriesDef> {
+        self.defs.get((id as usize).checked_sub(1)?)
+    }
+
+    /// Number of registered series.
+    pub fn len(&self) -> usize {
+        self.defs.len()
+    }
+
+    /// Whether no series is registered.
+    pub fn is_empty(&self) -> bool {
+        self.defs.is_empty()
+    }
+}
+
+/// The ids declared on one stream (a bit set; ids are dense).
+#[derive(Debug, Default, Clone)]
+pub struct Declared {
+    bits: Vec<u64>,
+}
+
+impl Declared {
+    /// Nothing declared: the state of a new stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `id` was declared.
+    pub fn contains(&self, id: u32) -> bool {
+        let (w, b) = (id as usize / 64, id % 64);
+        self.bits.get(w).is_some_and(|x| x & (1 << b) != 0)
+    }
+
+    /// Marks `id` declared; returns whether it was new.
+    pub fn insert(&mut self, id: u32) -> bool {
+        let (w, b) = (id as usize / 64, id % 64);
+        if self.bits.len() <= w {
+            self.bits.resize(w + 1, 0);
+        }
+        let new = self.bits[w] & (1 << b) == 0;
+        self.bits[w] |= 1 << b;
+        new
+    }
+
+    /// Forgets `id`, so the next batch using it declares it again.
+    pub fn remove(&mut self, id: u32) {
+        if let Some(x) = self.bits.get_mut(id as usize / 64) {
+            *x &= !(1 << (id % 64));
+        }
+    }
+}
+
+/// The wire form of `batch` for a stream whose declarations are `declared`:
+/// ids used for the first time on the stream get their `SeriesDef` included.
+pub fn encode_batch(batch: &Batch, registry: &Registry, declared: &mut Declared) -> SampleBatch {
+    let mut series = Vec::new();
+    for &id in &batch.series_ids {
+        if !declared.contains(id)
+            && let Some(def) = registry.def(id)
+        {
+            declared.insert(id);
+            series.push(def.clone());
+        }
+    }
+    SampleBatch {
+        seq: batch.seq,
+        series,
+        series_ids: batch.series_ids.clone(),
+        timestamps_ms: batch.timestamps_ms.clone(),
+        values: batch.values.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> Registry {
+        Registry::new([("host".to_string(), "h1".to_string()), ("env".to_string(), "prod".to_string())])
+    }
+
+    fn batch(seq: u64, ids: &[u32]) -> Batch {
+        Batch {
+            seq,
+            series_ids: ids.to_vec(),
+            timestamps_ms: vec![1_700_000_000_000; ids.len()],
+            values: vec![1.0; ids.len()],
+        }
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let mut r = registry();
+        let a = r.id("node_load1", Kind::Gauge, vec![]);
+        let b = r.id("node_cpu_core_usage_percent", Kind::Gauge, vec![("cpu", "0".into())]);
+        let c = r.id("node_cpu_core_usage_percent", Kind::Gauge, vec![("cpu", "1".into())]);
+        let d = r.id("node_load1", Kind::Counter, vec![]);
+        assert_eq!((a, b, c, d), (1, 2, 3, 4));
+        assert_eq!(r.id("node_cpu_core_usage_percent", Kind::Gauge, vec![("cpu", "1".into())]), c);
+        // Label order does not matter.
+        let x = r.id("m", Kind::Gauge, vec![("device", "sda".into()), ("fstype", "ext4".into())]);
+        let y = r.id("m", Kind::Gauge, vec![("fstype", "ext4".into()), ("device", "sda".into())]);
+        assert_eq!(x, y);
+        assert_eq!(r.len(), 5);
+    }
+
+    #[test]
+    fn definitions_carry_host_and_extra_labels_sorted() {
+        let mut r = registry();
+        let id = r.id("node_network_receive_bytes_total", Kind::Counter, vec![("interface", "eth0".into())]);
+        let def = r.def(id).unwrap();
+        let labels: Vec<_> = def.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect();
+        assert_eq!(labels, vec![("env", "prod"), ("host", "h1"), ("interface", "eth0")]);
+        assert_eq!(def.kind, MetricKind::Counter as i32);
+        assert_eq!(def.metric, "node_network_receive_bytes_total");
+        assert!(r.def(0).is_none() && r.def(99).is_none());
+    }
+
+    #[test]
+    fn intern_skips_non_finite_values() {
+        let mut r = registry();
+        let out = r.intern(vec![Sample::gauge("a", 1.0), Sample::gauge("b", f64::NAN), Sample::gauge("a", 2.0)]);
+        assert_eq!(out, vec![(1, 1.0), (1, 2.0)]);
+    }
+
+    #[test]
+    fn each_stream_declares_an_id_once() {
+        let mut r = registry();
+        let (a, b) = (r.id("a", Kind::Gauge, vec![]), r.id("b", Kind::Gauge, vec![]));
+        let mut stream1 = Declared::new();
+        let w1 = encode_batch(&batch(1, &[a, a]), &r, &mut stream1);
+        assert_eq!(w1.series.iter().map(|d| d.id).collect::<Vec<_>>(), vec![a], "declared once even if used twice");
+        let w2 = encode_batch(&batch(2, &[a, b]), &r, &mut stream1);
+        assert_eq!(w2.series.iter().map(|d| d.id).collect::<Vec<_>>(), vec![b]);
+        let w3 = encode_batch(&batch(3, &[a, b]), &r, &mut stream1);
+        assert!(w3.series.is_empty());
+        assert_eq!((w3.seq, w3.series_ids.len(), w3.values.len()), (3, 2, 2));
+
+        // A new stream (reconnect) declares again what the resent batch uses.
+        let mut stream2 = Declared::new();
+        let again = encode_batch(&batch(2, &[a, b]), &r, &mut stream2);
+        assert_eq!(again.series.len(), 2);
+
+        // Forgetting an id makes the next batch declare it again.
+        stream2.remove(b);
+        let w = encode_batch(&batch(4, &[a, b]), &r, &mut stream2);
+        assert_eq!(w.series.iter().map(|d| d.id).collect::<Vec<_>>(), vec![b]);
+    }
+
+    #[test]
+    fn declared_set_handles_large_ids() {
+        let mut d = Declared::new();
+        assert!(d.insert(1000) && !d.insert(1000));
+        assert!(d.contains(1000) && !d.contains(999) && !d.contains(5000));
+        d.remove(1000);
+        assert!(!d.contains(1000));
+    }
+}

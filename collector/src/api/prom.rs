@@ -1,0 +1,420 @@
+//! Prometheus-compatible HTTP query API (`/api/v1/query`, `query_range`,
+//! `series`, `labels`, `label/{name}/values`, `status/buildinfo`,
+//! `metadata`) so Grafana and promtool can use the collector as a
+//! Prometheus data source. Endpoint semantics live in
+//! [`crate::query::request`]; this module is the axum glue.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::query::request::{self, Params};
+use crate::query::{QueryError, SeriesSource, format};
+
+type Source = Arc<dyn SeriesSource>;
+
+/// The Prometheus API routes over `source`, state applied.
+pub fn router(source: Arc<dyn SeriesSource>) -> Router {
+    Router::new()
+        .route("/api/v1/query", get(query).post(query))
+        .route("/api/v1/query_range", get(query_range).post(query_range))
+        .route("/api/v1/series", get(series).post(series))
+        .route("/api/v1/labels", get(labels).post(labels))
+        .route(
+            "/api/v1/label/{name}/values",
+            get(label_values).post(label_values),
+        )
+        .route("/api/v1/status/buildinfo", get(buildinfo))
+        .route("/api/v1/metadata", get(metadata))
+        .with_state(source)
+}
+
+/// The one place where query errors become HTTP responses, in Prometheus'
+/// shape: `{"status":"error","errorType":"bad_data","error":"..."}`.
+impl IntoResponse for QueryError {
+    fn into_response(self) -> Response {
+        let (status, kind, message) = match self {
+            QueryError::BadData(m) => (StatusCode::BAD_REQUEST, "bad_data", m),
+            QueryError::Execution(m) => (StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
+            QueryError::Internal(detail) => {
+                tracing::error!(error = %detail, "query failed on a storage error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal server error; see the collector log".to_string(),
+                )
+            }
+        };
+        let body = ErrorBody {
+            status: "error",
+            error_type: kind,
+            error: message,
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// Prometheus' error body, fields in Prometheus' order.
+#[derive(Serialize)]
+struct ErrorBody {
+    status: &'static str,
+    #[serde(rename = "errorType")]
+    error_type: &'static str,
+    error: String,
+}
+
+/// Query string and, for form posts, the body (body values first, as in Go).
+fn params(query: Option<String>, headers: &HeaderMap, body: &[u8]) -> Params {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let query = query.unwrap_or_default();
+    if is_form {
+        Params::parse(&[body, query.as_bytes()])
+    } else {
+        Params::parse(&[query.as_bytes()])
+    }
+}
+
+/// Runs an endpoint on the blocking pool (storage reads block) and wraps
+/// its data in the success envelope.
+async fn run<F>(source: Source, f: F) -> Result<Response, QueryError>
+where
+    F: FnOnce(&dyn SeriesSource) -> Result<String, QueryError> + Send + 'static,
+{
+    let data = tokio::task::spawn_blocking(move || f(source.as_ref()))
+        .await
+        .map_err(|e| QueryError::Internal(format!("query task failed: {e}")))??;
+    Ok(json_response(format::success(&data)))
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+async fn query(
+    State(s): State<Source>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, QueryError> {
+    let p = params(q, &h, &body);
+    let now = now_ms();
+    run(s, move |src| request::query(src, &p, now)).await
+}
+
+async fn query_range(
+    State(s): State<Source>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, QueryError> {
+    let p = params(q, &h, &body);
+    run(s, move |src| request::query_range(src, &p)).await
+}
+
+async fn series(
+    State(s): State<Source>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, QueryError> {
+    let p = params(q, &h, &body);
+    run(s, move |src| request::series(src, &p)).await
+}
+
+async fn labels(
+    State(s): State<Source>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, QueryError> {
+    let p = params(q, &h, &body);
+    run(s, move |src| request::labels(src, &p)).await
+}
+
+async fn label_values(
+    State(s): State<Source>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, QueryError> {
+    let p = params(q, &h, &body);
+    run(s, move |src| request::label_values(src, &name, &p)).await
+}
+
+/// Grafana reads the build info to pick the data source flavour and the API
+/// features it may use. Tocsin implements a subset of the Prometheus API, so
+/// it announces a fixed Prometheus release (2.45, a long-term-support
+/// release whose API shape Tocsin follows) and names itself in `revision`
+/// and `branch` for humans.
+async fn buildinfo() -> Response {
+    let data = json!({
+        "version": "2.45.0",
+        "revision": concat!("tocsin-", env!("CARGO_PKG_VERSION")),
+        "branch": "tocsin",
+        "buildUser": "tocsin",
+        "buildDate": "",
+        "goVersion": "none (Tocsin collector, Rust)",
+    });
+    json_response(format::success(&data.to_string()))
+}
+
+/// No metric metadata (TYPE/HELP) is kept; Prometheus answers `{}` then too.
+async fn metadata() -> Response {
+    json_response(format::success("{}"))
+}
+
+fn json_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::query::mem::MemSource;
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn app() -> Router {
+        let mut s = MemSource::default();
+        s.add(
+            &[("__name__", "cpu"), ("host", "a")],
+            &[(T0, 42.0), (T0 + 60_000, 43.5)],
+        );
+        s.add(&[("__name__", "cpu"), ("host", "b")], &[(T0, 1.0)]);
+        s.add(
+            &[("__name__", "mem"), ("host", "c"), ("dc", "x")],
+            &[(T0, 7.0)],
+        );
+        router(Arc::new(s))
+    }
+
+    async fn send(app: Router, req: Request<Body>) -> (StatusCode, String) {
+        let resp = app.oneshot(req).await.unwrap();
+        let status = resp.status();
+        let body = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    async fn get(uri: &str) -> (StatusCode, String) {
+        send(app(), Request::get(uri).body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(uri: &str, form: &str) -> (StatusCode, String) {
+        let req = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_string()))
+            .unwrap();
+        send(app(), req).await
+    }
+
+    fn json(body: &str) -> Value {
+        serde_json::from_str(body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn instant_query_get_exact_json() {
+        let (status, body) =
+            get("/api/v1/query?query=cpu%7Bhost%3D%22a%22%7D&time=1700000030.5").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"cpu","host":"a"},"value":[1700000030.500,"42"]}]}}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn instant_query_post_form() {
+        let (status, body) = post("/api/v1/query", "query=cpu&time=1700000060&timeout=5s").await;
+        assert_eq!(status, StatusCode::OK);
+        let v = json(&body);
+        let result = v["data"]["result"].as_array().unwrap();
+        assert_eq!(result.len(), 2);
+        assert_eq!(result[0]["value"], json(r#"[1700000060,"43.5"]"#));
+    }
+
+    #[tokio::test]
+    async fn range_query_get_and_post() {
+        let q = "query=cpu&start=1700000000&end=1700000120&step=60";
+        let (status, body) = get(&format!("/api/v1/query_range?{q}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            concat!(
+                r#"{"status":"success","data":{"resultType":"matrix","result":["#,
+                r#"{"metric":{"__name__":"cpu","host":"a"},"values":[[1700000000,"42"],[1700000060,"43.5"],[1700000120,"43.5"]]},"#,
+                r#"{"metric":{"__name__":"cpu","host":"b"},"values":[[1700000000,"1"],[1700000060,"1"],[1700000120,"1"]]}]}}"#
+            )
+        );
+        let (status, posted) = post("/api/v1/query_range", &q.replace("step=60", "step=1m")).await;
+        assert_eq!((status, posted), (StatusCode::OK, body));
+    }
+
+    #[tokio::test]
+    async fn range_query_errors_like_prometheus() {
+        let (status, body) = get("/api/v1/query_range?query=cpu&start=100&end=50&step=10").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"end\": end timestamp must not be before start time"}"#
+        );
+        let (_, body) = get("/api/v1/query_range?query=cpu&start=0&end=86400&step=1").await;
+        assert!(
+            json(&body)["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("exceeded maximum resolution of 11,000 points")
+        );
+        let (_, body) = get("/api/v1/query_range?query=cpu&start=0&end=10&step=abc").await;
+        assert_eq!(
+            json(&body)["error"],
+            r#"invalid parameter "step": cannot parse "abc" to a valid duration"#
+        );
+        let (_, body) = get("/api/v1/query_range?query=cpu&end=10&step=1").await;
+        assert_eq!(
+            json(&body)["error"],
+            r#"invalid parameter "start": cannot parse "" to a valid timestamp"#
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_queries_are_bad_data() {
+        let (status, body) = get("/api/v1/query?query=rate(cpu%5B5m%5D)").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let v = json(&body);
+        assert_eq!(
+            (v["status"].as_str(), v["errorType"].as_str()),
+            (Some("error"), Some("bad_data"))
+        );
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid parameter \"query\": 1:5: parse error: ")
+        );
+        let (status, body) = post("/api/v1/query", "query=%7Bjob%3D~%22.*%22%7D").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            json(&body)["error"]
+                .as_str()
+                .unwrap()
+                .ends_with("vector selector must contain at least one non-empty matcher")
+        );
+        let (_, body) = get("/api/v1/query?query=cpu&time=yesterday").await;
+        assert_eq!(
+            json(&body)["error"],
+            r#"invalid parameter "time": cannot parse "yesterday" to a valid timestamp"#
+        );
+    }
+
+    #[tokio::test]
+    async fn series_with_repeated_match() {
+        let (status, body) =
+            get("/api/v1/series?match[]=mem&match%5B%5D=cpu%7Bhost%3D%22b%22%7D&match[]=mem").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            r#"{"status":"success","data":[{"__name__":"cpu","host":"b"},{"__name__":"mem","dc":"x","host":"c"}]}"#
+        );
+        // With a time range, only series with samples in it.
+        let (_, body) = post(
+            "/api/v1/series",
+            "match[]=cpu&start=1700000030&end=1700000090",
+        )
+        .await;
+        assert_eq!(
+            json(&body)["data"],
+            json(r#"[{"__name__":"cpu","host":"a"}]"#)
+        );
+        let (status, body) = get("/api/v1/series").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json(&body)["error"], "no match[] parameter provided");
+    }
+
+    #[tokio::test]
+    async fn label_names_and_values() {
+        let (_, body) = get("/api/v1/labels").await;
+        assert_eq!(
+            body,
+            r#"{"status":"success","data":["__name__","dc","host"]}"#
+        );
+        let (_, body) = post("/api/v1/labels", "match[]=cpu").await;
+        assert_eq!(json(&body)["data"], json(r#"["__name__","host"]"#));
+        let (_, body) = get("/api/v1/label/host/values").await;
+        assert_eq!(body, r#"{"status":"success","data":["a","b","c"]}"#);
+        let (_, body) =
+            get("/api/v1/label/__name__/values?match[]=%7Bhost%3D~%22a%7Cc%22%7D").await;
+        assert_eq!(json(&body)["data"], json(r#"["cpu","mem"]"#));
+        let (_, body) = post("/api/v1/label/dc/values", "match[]=cpu").await;
+        assert_eq!(json(&body)["data"], json("[]"));
+        let (status, body) = get("/api/v1/label/1bad/values").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json(&body)["error"], r#"invalid label name: "1bad""#);
+    }
+
+    #[tokio::test]
+    async fn internal_errors_are_generic() {
+        let app = router(Arc::new(MemSource::failing()));
+        let (status, body) = send(
+            app,
+            Request::get("/api/v1/labels").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let v = json(&body);
+        assert_eq!(v["errorType"], "internal");
+        assert!(
+            !body.contains("disk on fire"),
+            "storage details must not leak: {body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn execution_errors_are_422() {
+        let resp = QueryError::Execution("too many samples".into()).into_response();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v,
+            json(r#"{"status":"error","errorType":"execution","error":"too many samples"}"#)
+        );
+    }
+
+    #[tokio::test]
+    async fn buildinfo_and_metadata() {
+        let (status, body) = get("/api/v1/status/buildinfo").await;
+        assert_eq!(status, StatusCode::OK);
+        let v = json(&body);
+        assert_eq!(v["data"]["version"], "2.45.0");
+        for field in ["revision", "branch", "buildUser", "buildDate", "goVersion"] {
+            assert!(v["data"][field].is_string(), "{field}");
+        }
+        assert_eq!(
+            get("/api/v1/metadata").await.1,
+            r#"{"status":"success","data":{}}"#
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! `tocsinctl` support: the HTTP client of the collector API and the text
+//! rendering of its answers.
+
+pub mod client;
+pub mod cmdb;
+pub mod promql;
+pub mod table;

@@ -1,0 +1,183 @@
+//! Ingest: registration of agents and the batch path from a decoded gRPC
+//! message to a durable write. Transport-independent, so the gRPC service and
+//! the benches drive the same code.
+
+mod agents;
+mod service;
+pub mod validate;
+
+pub use service::IngestService;
+pub use validate::{Invalid, Limits};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tocsin_proto::v1::{BatchResult, Hello, Inventory, RegisterRequest, RegisterResponse, SampleBatch};
+
+use crate::cmdb::{AGENT_ATTRIBUTES, Cmdb, inventory_attributes};
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::query::SeriesId;
+use crate::storage::Storage;
+use crate::time::now_ms;
+use agents::AgentStates;
+
+/// State of one open agent stream: which stream-local series ids map to which stored series.
+pub struct StreamSession {
+    /// The agent on the other end.
+    pub agent_id: String,
+    declared: HashMap<u32, (SeriesId, u64)>,
+}
+
+/// See the module docs.
+pub struct Ingestor {
+    storage: Arc<Storage>,
+    cmdb: Arc<Cmdb>,
+    agents: AgentStates,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+}
+
+fn validate_agent_id(id: &str) -> Result<(), Error> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest(format!(
+            "invalid agent_id {id:?}: must be 1-128 characters of [A-Za-z0-9._:-]"
+        )))
+    }
+}
+
+/// A cheap fingerprint of a series declaration, to spot conflicting redeclarations.
+fn def_fingerprint(labels: &[(String, String)], kind: i32) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    labels.hash(&mut h);
+    kind.hash(&mut h);
+    h.finish()
+}
+
+impl Ingestor {
+    /// An ingestor writing to `storage` and `cmdb`.
+    pub fn new(storage: Arc<Storage>, cmdb: Arc<Cmdb>, limits: Limits, metrics: Arc<Metrics>) -> Self {
+        let agents = AgentStates::new(storage.db().clone());
+        Self { storage, cmdb, agents, limits, metrics }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Registers an agent: creates or updates its host CI and tells it where its sequence numbers stand.
+    pub fn register(&self, req: RegisterRequest) -> Result<RegisterResponse, Error> {
+        validate_agent_id(&req.agent_id)?;
+        let inventory = req.inventory.unwrap_or_default();
+        self.update_ci(&req.agent_id, &inventory)?;
+        let last = self.agents.ensure(&req.agent_id)?;
+        tracing::info!(agent = %req.agent_id, hostname = %inventory.hostname, last_seq = last, "agent registered");
+        Ok(RegisterResponse {
+            ci_id: req.agent_id,
+            last_acked_seq: last,
+            max_batch_samples: u32::try_from(self.limits.max_batch_samples).unwrap_or(u32::MAX),
+        })
+    }
+
+    fn update_ci(&self, agent_id: &str, inventory: &Inventory) -> Result<(), Error> {
+        let name = if inventory.hostname.is_empty() { agent_id } else { &inventory.hostname };
+        let attributes = inventory_attributes(inventory);
+        self.cmdb.upsert(agent_id, "host", name, attributes, AGENT_ATTRIBUTES, &format!("agent:{agent_id}"))?;
+        Ok(())
+    }
+
+    /// Opens a stream for a registered agent.
+    pub fn open_session(&self, hello: &Hello) -> Result<StreamSession, Error> {
+        validate_agent_id(&hello.agent_id)?;
+        if !self.agents.is_registered(&hello.agent_id)? {
+            return Err(Error::Protocol(format!("agent {} is not registered; call Register first", hello.agent_id)));
+        }
+        Ok(StreamSession { agent_id: hello.agent_id.clone(), declared: HashMap::new() })
+    }
+
+    /// Applies an inventory update sent on the stream.
+    pub fn update_inventory(&self, agent_id: &str, inventory: &Inventory) -> Result<(), Error> {
+        self.update_ci(agent_id, inventory)
+    }
+
+    /// Validates, stores and acknowledges one batch. Never panics on bad
+    /// input; the result says what happened.
+    pub fn ingest(&self, session: &mut StreamSession, batch: SampleBatch) -> BatchResult {
+        let seq = batch.seq;
+        match self.try_ingest(session, batch) {
+            Ok(Ingested::Stored(n)) => {
+                self.metrics.batches_accepted.inc();
+                self.metrics.samples_ingested.inc_by(u64::from(n.stored));
+                self.metrics.samples_skipped.inc_by(u64::from(n.skipped));
+                BatchResult { seq, code: 0, message: String::new(), samples_stored: n.stored }
+            }
+            Ok(Ingested::Duplicate) => {
+                self.metrics.batches_duplicate.inc();
+                BatchResult { seq, code: 0, message: "duplicate batch: already stored".into(), samples_stored: 0 }
+            }
+            Err(e) => {
+                let reason = match &e {
+                    Error::InvalidBatch(i) => i.reason(),
+                    _ => "internal",
+                };
+                self.metrics.reject(reason);
+                tracing::warn!(agent = %session.agent_id, seq, reason, error = %e, "batch rejected");
+                BatchResult { seq, code: e.grpc_code() as i32, message: e.public_message(), samples_stored: 0 }
+            }
+        }
+    }
+
+    fn try_ingest(&self, session: &mut StreamSession, batch: SampleBatch) -> Result<Ingested, Error> {
+        // Validate everything first: a rejected batch leaves nothing behind.
+        let mut new_defs = Vec::with_capacity(batch.series.len());
+        for def in &batch.series {
+            let labels = validate::series_labels(def, &self.limits)?;
+            let fp = def_fingerprint(&labels, def.kind);
+            if let Some((_, known)) = session.declared.get(&def.id)
+                && *known != fp
+            {
+                return Err(Invalid::Redeclared { id: def.id }.into());
+            }
+            new_defs.push((def.id, labels, def.kind, fp));
+        }
+        let in_batch: std::collections::HashSet<u32> = new_defs.iter().map(|d| d.0).collect();
+        validate::samples(&batch, &self.limits, now_ms(), |id| {
+            in_batch.contains(&id) || session.declared.contains_key(&id)
+        })?;
+
+        let sync = self.storage.sync_writes();
+        for (id, labels, kind, fp) in new_defs {
+            let series = self.storage.series().resolve(&labels, kind, sync)?;
+            session.declared.insert(id, (series, fp));
+        }
+
+        let agent = self.agents.lock(&session.agent_id)?;
+        let mut last_seq = agent.lock();
+        if batch.seq <= *last_seq {
+            return Ok(Ingested::Duplicate);
+        }
+        let samples: Vec<_> = batch
+            .series_ids
+            .iter()
+            .zip(&batch.timestamps_ms)
+            .zip(&batch.values)
+            .map(|((id, ts), v)| (session.declared[id].0, *ts, *v))
+            .collect();
+        let extra = self.agents.seq_record(&session.agent_id, batch.seq);
+        let outcome = self.storage.append(&samples, extra)?;
+        *last_seq = batch.seq;
+        Ok(Ingested::Stored(outcome))
+    }
+}
+
+enum Ingested {
+    Stored(crate::storage::AppendOutcome),
+    Duplicate,
+}

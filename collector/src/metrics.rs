@@ -1,0 +1,100 @@
+//! The collector's own health, exported in Prometheus text format on `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::storage::{Cf, Storage};
+
+type Labeled<M> = Family<Vec<(String, String)>, M>;
+
+/// Every metric the collector exports about itself.
+pub struct Metrics {
+    registry: Registry,
+    /// Samples stored.
+    pub samples_ingested: Counter,
+    /// Samples skipped as duplicates of stored ones.
+    pub samples_skipped: Counter,
+    /// Batches stored.
+    pub batches_accepted: Counter,
+    /// Batches acknowledged again without writing (resent after a lost ack).
+    pub batches_duplicate: Counter,
+    /// Batches (or streams) rejected, by reason.
+    pub batches_rejected: Labeled<Counter>,
+    /// Agent streams open now.
+    pub agents_connected: Gauge,
+    storage_bytes: Labeled<Gauge>,
+    series: Gauge,
+    head_samples: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            samples_ingested: Counter::default(),
+            samples_skipped: Counter::default(),
+            batches_accepted: Counter::default(),
+            batches_duplicate: Counter::default(),
+            batches_rejected: Labeled::default(),
+            agents_connected: Gauge::default(),
+            storage_bytes: Labeled::default(),
+            series: Gauge::default(),
+            head_samples: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("tocsin_ingest_samples", "Samples durably stored", m.samples_ingested.clone());
+        registry.register(
+            "tocsin_ingest_samples_skipped",
+            "Samples skipped because a sample with the same or a newer timestamp was stored",
+            m.samples_skipped.clone(),
+        );
+        registry.register("tocsin_ingest_batches", "Batches durably stored", m.batches_accepted.clone());
+        registry.register(
+            "tocsin_ingest_batches_duplicate",
+            "Resent batches acknowledged without being stored again",
+            m.batches_duplicate.clone(),
+        );
+        registry.register(
+            "tocsin_ingest_batches_rejected",
+            "Batches or streams rejected, by reason",
+            m.batches_rejected.clone(),
+        );
+        registry.register("tocsin_agents_connected", "Agent streams currently open", m.agents_connected.clone());
+        registry.register(
+            "tocsin_storage_bytes",
+            "RocksDB bytes per column family and tier (sst on disk, memtable in memory)",
+            m.storage_bytes.clone(),
+        );
+        registry.register("tocsin_series", "Series in the index", m.series.clone());
+        registry.register("tocsin_head_samples", "Samples held in the in-memory head", m.head_samples.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// Counts one rejection.
+    pub fn reject(&self, reason: &str) {
+        self.batches_rejected.get_or_create(&vec![("reason".to_string(), reason.to_string())]).inc();
+    }
+
+    /// Renders the exposition text, refreshing the storage gauges first.
+    pub fn render(&self, storage: &Storage) -> String {
+        for cf in Cf::ALL {
+            let (sst, mem) = storage.db().size_bytes(cf);
+            for (tier, v) in [("sst", sst), ("memtable", mem)] {
+                let labels = vec![("cf".to_string(), cf.name().to_string()), ("tier".to_string(), tier.to_string())];
+                self.storage_bytes.get_or_create(&labels).set(i64::try_from(v).unwrap_or(i64::MAX));
+            }
+        }
+        self.series.set(i64::try_from(storage.series().len()).unwrap_or(i64::MAX));
+        self.head_samples.set(i64::try_from(storage.head_stats().samples).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        if let Err(e) = encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding metrics failed");
+        }
+        out
+    }
+}

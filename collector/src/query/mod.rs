@@ -1,0 +1,52 @@
+//! Prometheus-compatible query layer: selector parsing, time parsing and
+//! evaluation of instant and range queries over a [`SeriesSource`].
+
+use thiserror::Error;
+
+/// Numeric id of a stored series.
+pub type SeriesId = u64;
+
+/// A series' label set, sorted by label name, including `__name__`.
+pub type Labels = Vec<(String, String)>;
+
+/// What the query engine needs from storage.
+pub trait SeriesSource: Send + Sync {
+    /// Series whose labels satisfy every matcher (matchers follow Prometheus
+    /// semantics: a missing label has the value "").
+    fn select(&self, matchers: &[selector::Matcher])
+    -> Result<Vec<(SeriesId, Labels)>, QueryError>;
+    /// Samples of one series with `start_ms <= t <= end_ms`, in time order.
+    fn samples(
+        &self,
+        id: SeriesId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(i64, f64)>, QueryError>;
+    /// All label names in use, sorted (including `__name__`).
+    fn label_names(&self) -> Result<Vec<String>, QueryError>;
+    /// All values of one label, sorted.
+    fn label_values(&self, name: &str) -> Result<Vec<String>, QueryError>;
+}
+
+/// Errors of the query layer, mapped to Prometheus `errorType`s in `api::prom`.
+#[derive(Debug, Error)]
+pub enum QueryError {
+    /// The request is malformed (Prometheus `bad_data`, HTTP 400).
+    #[error("{0}")]
+    BadData(String),
+    /// The query is valid but cannot be executed (Prometheus `execution`, HTTP 422).
+    #[error("{0}")]
+    Execution(String),
+    /// Storage failed; details are logged, not shown to API users (HTTP 500).
+    #[error("internal storage error: {0}")]
+    Internal(String),
+}
+
+pub mod eval;
+pub mod format;
+#[cfg(test)]
+pub(crate) mod mem;
+pub mod request;
+pub mod selector;
+mod strlit;
+pub mod time;

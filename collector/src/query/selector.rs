@@ -1,0 +1,346 @@
+//! PromQL instant vector selectors: `metric`, `metric{a="b", c!~"x|y"}`,
+//! `{__name__=~"node_.*"}`, and the label matchers they are made of.
+//!
+//! Only selectors are supported; functions, operators, range vectors and
+//! modifiers are rejected with a `line:col: parse error: ...` message in
+//! Prometheus' format.
+
+use std::fmt;
+
+use regex::Regex;
+
+use super::QueryError;
+use super::strlit::lex_string;
+
+/// Name of the label that holds the metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+/// Match operator of a label matcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOp {
+    /// `=`
+    Equal,
+    /// `!=`
+    NotEqual,
+    /// `=~` (fully anchored)
+    Regex,
+    /// `!~` (fully anchored)
+    NotRegex,
+}
+
+impl MatchOp {
+    /// The operator as written in PromQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        }
+    }
+}
+
+/// One label matcher, e.g. `mountpoint!="/boot"`.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    /// Label name (`__name__` for the metric name).
+    pub name: String,
+    /// Operator.
+    pub op: MatchOp,
+    /// Right-hand side as written.
+    pub value: String,
+    regex: Option<Regex>,
+}
+
+impl Matcher {
+    /// Builds a matcher, compiling anchored regexes. As in Prometheus, `.`
+    /// also matches a newline.
+    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Self, QueryError> {
+        let regex = match op {
+            MatchOp::Regex | MatchOp::NotRegex => Some(
+                Regex::new(&format!("^(?s:{value})$"))
+                    .map_err(|e| QueryError::BadData(format!("invalid regex {value:?}: {e}")))?,
+            ),
+            _ => None,
+        };
+        Ok(Self {
+            name: name.to_string(),
+            op,
+            value: value.to_string(),
+            regex,
+        })
+    }
+
+    /// Whether a label value (`""` when the label is absent) satisfies the matcher.
+    pub fn matches(&self, v: &str) -> bool {
+        match self.op {
+            MatchOp::Equal => v == self.value,
+            MatchOp::NotEqual => v != self.value,
+            MatchOp::Regex => self.regex.as_ref().is_some_and(|r| r.is_match(v)),
+            MatchOp::NotRegex => !self.regex.as_ref().is_some_and(|r| r.is_match(v)),
+        }
+    }
+
+    /// Whether a label set (sorted or not) satisfies the matcher; an absent
+    /// label counts as the empty string.
+    pub fn matches_labels(&self, labels: &[(String, String)]) -> bool {
+        let v = labels
+            .iter()
+            .find(|(n, _)| *n == self.name)
+            .map_or("", |(_, v)| v.as_str());
+        self.matches(v)
+    }
+}
+
+impl PartialEq for Matcher {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.op == other.op && self.value == other.value
+    }
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{:?}", self.name, self.op.as_str(), self.value)
+    }
+}
+
+/// What the parser accepts, appended to errors about unsupported syntax.
+const SUPPORTED: &str = "only instant vector selectors such as metric{label=\"value\"} are supported (no functions, operators, range vectors or modifiers)";
+
+/// Parses one instant vector selector into its matchers; the metric name, if
+/// any, comes first as a `__name__` equality matcher.
+pub fn parse(input: &str) -> Result<Vec<Matcher>, QueryError> {
+    Parser { src: input, pos: 0 }.selector()
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    pos: usize,
+}
+
+fn is_ident_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<char> {
+        self.src[self.pos..].chars().next()
+    }
+
+    fn error_at(&self, pos: usize, msg: impl fmt::Display) -> QueryError {
+        let before = &self.src[..pos];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        QueryError::BadData(format!("{line}:{col}: parse error: {msg}"))
+    }
+
+    /// Skips whitespace and `#` comments.
+    fn skip_ws(&mut self) {
+        while let Some(c) = self.peek() {
+            if c == '#' {
+                self.pos = self.src[self.pos..]
+                    .find('\n')
+                    .map_or(self.src.len(), |i| self.pos + i);
+            } else if c.is_whitespace() {
+                self.pos += c.len_utf8();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Reads `[a-zA-Z_][a-zA-Z0-9_]*`, plus `:` when `colons` (metric names).
+    fn ident(&mut self, colons: bool) -> Option<&str> {
+        let start = self.pos;
+        let first = self.peek()?;
+        if !(is_ident_start(first) || colons && first == ':') {
+            return None;
+        }
+        let len = self.src[start..]
+            .find(|c: char| !(is_ident_char(c) || colons && c == ':'))
+            .unwrap_or(self.src.len() - start);
+        self.pos = start + len;
+        Some(&self.src[start..self.pos])
+    }
+
+    fn string(&mut self) -> Result<String, QueryError> {
+        let (value, end) =
+            lex_string(self.src, self.pos).map_err(|(pos, msg)| self.error_at(pos, msg))?;
+        self.pos = end;
+        Ok(value)
+    }
+
+    fn selector(mut self) -> Result<Vec<Matcher>, QueryError> {
+        self.skip_ws();
+        let Some(first) = self.peek() else {
+            return Err(self.error_at(self.pos, "no expression found in input"));
+        };
+        let name_pos = self.pos;
+        let metric = self.ident(true).map(str::to_string);
+        if metric.is_none() && first != '{' {
+            return Err(self.unexpected("at the start of the query"));
+        }
+        self.skip_ws();
+        let mut matchers = Vec::new();
+        let mut braces = false;
+        if self.peek() == Some('{') {
+            braces = true;
+            self.pos += 1;
+            self.matchers(&mut matchers)?;
+            self.skip_ws();
+        }
+        if self.pos < self.src.len() {
+            return Err(self.unexpected("after the selector"));
+        }
+        if let Some(name) = metric {
+            if let Some(m) = matchers.iter().find(|m| m.name == METRIC_NAME) {
+                let msg = format!(
+                    "metric name must not be set twice: {name:?} or {:?}",
+                    m.value
+                );
+                return Err(self.error_at(name_pos, msg));
+            }
+            matchers.insert(0, Matcher::new(METRIC_NAME, MatchOp::Equal, &name)?);
+        }
+        if matchers.is_empty() && braces {
+            return Err(self.error_at(
+                name_pos,
+                "vector selector must contain label matchers or metric name",
+            ));
+        }
+        if matchers.iter().all(|m| m.matches("")) {
+            return Err(self.error_at(
+                name_pos,
+                "vector selector must contain at least one non-empty matcher",
+            ));
+        }
+        Ok(matchers)
+    }
+
+    /// Parses the inside of `{...}`, the opening brace already consumed.
+    fn matchers(&mut self, out: &mut Vec<Matcher>) -> Result<(), QueryError> {
+        loop {
+            self.skip_ws();
+            match self.peek() {
+                Some('}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                None => {
+                    return Err(self.error_at(self.pos, "unexpected end of input inside braces"));
+                }
+                _ => {}
+            }
+            let item_pos = self.pos;
+            let quoted = matches!(self.peek(), Some('"' | '\'' | '`'));
+            let name = if quoted {
+                self.string()?
+            } else if let Some(name) = self.ident(false) {
+                name.to_string()
+            } else {
+                return Err(self.unexpected("inside braces"));
+            };
+            self.skip_ws();
+            let op = self.op();
+            match op {
+                // A bare quoted string names the metric: {"my.metric", job="x"}.
+                None if quoted && matches!(self.peek(), Some(',' | '}')) => {
+                    if out.iter().any(|m| m.name == METRIC_NAME) {
+                        return Err(self.error_at(item_pos, "metric name must not be set twice"));
+                    }
+                    out.push(Matcher::new(METRIC_NAME, MatchOp::Equal, &name)?);
+                }
+                None => {
+                    return Err(self.unexpected(&format!(
+                        "after label name {name:?}; expected one of = != =~ !~"
+                    )));
+                }
+                Some(op) => {
+                    self.skip_ws();
+                    if !matches!(self.peek(), Some('"' | '\'' | '`')) {
+                        return Err(self.unexpected("where a quoted label value was expected"));
+                    }
+                    let value_pos = self.pos;
+                    let value = self.string()?;
+                    let m =
+                        Matcher::new(&name, op, &value).map_err(|e| self.error_at(value_pos, e))?;
+                    out.push(m);
+                }
+            }
+            self.skip_ws();
+            match self.peek() {
+                Some(',') => self.pos += 1,
+                Some('}') => {}
+                None => {
+                    return Err(self.error_at(self.pos, "unexpected end of input inside braces"));
+                }
+                _ => return Err(self.unexpected("inside braces; expected \",\" or \"}\"")),
+            }
+        }
+    }
+
+    fn op(&mut self) -> Option<MatchOp> {
+        let rest = &self.src[self.pos..];
+        let (op, len) = if rest.starts_with("=~") {
+            (MatchOp::Regex, 2)
+        } else if rest.starts_with("!~") {
+            (MatchOp::NotRegex, 2)
+        } else if rest.starts_with("!=") {
+            (MatchOp::NotEqual, 2)
+        } else if rest.starts_with('=') && !rest.starts_with("==") {
+            (MatchOp::Equal, 1)
+        } else {
+            return None;
+        };
+        self.pos += len;
+        Some(op)
+    }
+
+    /// Error for the token at the current position, naming the unsupported
+    /// construct when it is recognisable.
+    fn unexpected(&self, context: &str) -> QueryError {
+        let rest = &self.src[self.pos..];
+        let Some(c) = rest.chars().next() else {
+            return self.error_at(self.pos, format!("unexpected end of input {context}"));
+        };
+        let what = match c {
+            '(' => "function calls and parentheses are not supported".to_string(),
+            '[' => "range vectors and subqueries are not supported".to_string(),
+            '@' => "@ modifiers are not supported".to_string(),
+            '+' | '-' | '*' | '/' | '%' | '^' | '<' | '>' | '=' | '!' => {
+                let op: String = rest
+                    .chars()
+                    .take_while(|c| "+-*/%^<>=!~".contains(*c))
+                    .collect();
+                format!("unexpected {op:?} {context}: operators are not supported")
+            }
+            '0'..='9' | '.' => {
+                format!("unexpected number {context}: number literals are not supported")
+            }
+            c if is_ident_start(c) => {
+                let word: String = rest
+                    .chars()
+                    .take_while(|c| is_ident_char(*c) || *c == ':')
+                    .collect();
+                match word.as_str() {
+                    "offset" => "offset modifiers are not supported".to_string(),
+                    "by" | "without" | "on" | "ignoring" | "group_left" | "group_right" | "and"
+                    | "or" | "unless" | "bool" => format!(
+                        "unexpected keyword {word:?} {context}: aggregations and operators are not supported"
+                    ),
+                    _ => format!("unexpected identifier {word:?} {context}"),
+                }
+            }
+            c => format!("unexpected character {c:?} {context}"),
+        };
+        self.error_at(self.pos, format_args!("{what}; {SUPPORTED}"))
+    }
+}
+
+#[cfg(test)]
+#[path = "selector_tests.rs"]
+mod tests;

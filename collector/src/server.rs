@@ -1,0 +1,106 @@
+//! Wires the collector together and runs it until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tocsin_proto::v1::ingest_server::IngestServer;
+
+use crate::api::{self, AppState};
+use crate::cmdb::Cmdb;
+use crate::config::CollectorConfig;
+use crate::ingest::{IngestService, Ingestor};
+use crate::metrics::Metrics;
+use crate::storage::{Storage, StorageOptions};
+
+/// A running collector's addresses (useful when bound to port 0).
+#[derive(Debug, Clone, Copy)]
+pub struct BoundAddrs {
+    /// gRPC ingest.
+    pub grpc: SocketAddr,
+    /// HTTP API.
+    pub http: SocketAddr,
+}
+
+/// Opens the store, binds both servers and runs until `shutdown` resolves;
+/// then writes a final checkpoint. `on_bound` learns the addresses.
+pub async fn run(
+    config: CollectorConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_bound: impl FnOnce(BoundAddrs),
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
+    let storage_options = StorageOptions { sync_writes: config.storage.sync_writes };
+    let dir = config.data_dir.clone();
+    let storage = tokio::task::spawn_blocking(move || Storage::open(&dir, storage_options))
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot open store in {}: {e}", config.data_dir.display()))?;
+    let storage = Arc::new(storage);
+    let cmdb = Arc::new(Cmdb::new(storage.db().clone()));
+    let metrics = Arc::new(Metrics::default());
+    let ingestor = Arc::new(Ingestor::new(storage.clone(), cmdb.clone(), config.limits.limits(), metrics.clone()));
+
+    let grpc_listener = TcpListener::bind(config.grpc_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on grpc_addr {}: {e}", config.grpc_addr))?;
+    let http_listener = TcpListener::bind(config.http_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on http_addr {}: {e}", config.http_addr))?;
+    let bound = BoundAddrs { grpc: grpc_listener.local_addr()?, http: http_listener.local_addr()? };
+    tracing::info!(grpc = %bound.grpc, http = %bound.http, data_dir = %config.data_dir.display(), "collector listening");
+    on_bound(bound);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let service = IngestServer::new(IngestService::new(ingestor, metrics.clone()))
+        .max_decoding_message_size(config.limits.max_message_bytes);
+    let grpc = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stopped(stop_rx.clone()));
+    let app = api::router(Arc::new(AppState { storage: storage.clone(), cmdb, metrics }));
+    let http = axum::serve(http_listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let checkpoints = checkpoint_loop(storage.clone(), config.storage.checkpoint_interval, stop_rx);
+
+    let (grpc_res, http_res, ()) = tokio::join!(grpc, http, checkpoints);
+    grpc_res.map_err(|e| anyhow::anyhow!("gRPC server failed: {e}"))?;
+    http_res.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))?;
+
+    let final_storage = storage.clone();
+    tokio::task::spawn_blocking(move || {
+        final_storage.checkpoint()?;
+        final_storage.db().flush()
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("final checkpoint failed: {e}"))?;
+    tracing::info!("collector stopped cleanly");
+    Ok(())
+}
+
+async fn checkpoint_loop(storage: Arc<Storage>, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let s = storage.clone();
+        match tokio::task::spawn_blocking(move || s.checkpoint()).await {
+            Ok(Ok(chunks)) => tracing::debug!(chunks, "checkpoint"),
+            Ok(Err(e)) => tracing::error!(error = %e, "checkpoint failed; the ingest log keeps the data"),
+            Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! RocksDB handle with a closed set of column families.
+
+use std::path::Path;
+
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Direction, IteratorMode, Options, ReadOptions,
+    WriteBatch, WriteOptions,
+};
+
+use super::StorageError;
+
+/// The column families of the store. Adding one is a code change, never a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cf {
+    /// Small records: checkpoint marker, per-agent ingest state.
+    Meta,
+    /// Series index: label set ↔ series id.
+    Series,
+    /// Inverted index: label name/value → series ids.
+    Postings,
+    /// Sample chunks, per series and time.
+    Chunks,
+    /// Ingest log: batches not yet covered by a checkpoint.
+    Log,
+    /// CMDB: CIs, their change history and relations.
+    Cmdb,
+}
+
+impl Cf {
+    /// Every column family, in a fixed order.
+    pub const ALL: [Cf; 6] = [Cf::Meta, Cf::Series, Cf::Postings, Cf::Chunks, Cf::Log, Cf::Cmdb];
+
+    /// The name RocksDB knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Meta => "meta",
+            Cf::Series => "series",
+            Cf::Postings => "postings",
+            Cf::Chunks => "chunks",
+            Cf::Log => "log",
+            Cf::Cmdb => "cmdb",
+        }
+    }
+
+    fn options(self) -> Options {
+        let mut o = Options::default();
+        match self {
+            Cf::Chunks => o.set_compression_type(DBCompressionType::Lz4),
+            // Log records live for one checkpoint interval; compressing them is wasted work.
+            Cf::Log => o.set_compression_type(DBCompressionType::None),
+            _ => o.set_compression_type(DBCompressionType::Lz4),
+        }
+        o
+    }
+}
+
+/// An owned key/value pair read from RocksDB.
+pub type KeyValue = (Box<[u8]>, Box<[u8]>);
+
+/// The opened database.
+pub struct Db {
+    inner: DB,
+}
+
+impl Db {
+    /// Opens or creates the database in `dir` with every column family.
+    pub fn open(dir: &Path) -> Result<Self, StorageError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_max_background_jobs(2);
+        opts.set_bytes_per_sync(1 << 20);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf.options()));
+        let inner = DB::open_cf_descriptors(&opts, dir, cfs)?;
+        Ok(Self { inner })
+    }
+
+    /// The handle of a column family (all are created at open).
+    pub fn cf(&self, cf: Cf) -> &ColumnFamily {
+        self.inner
+            .cf_handle(cf.name())
+            .unwrap_or_else(|| unreachable!("column family {} is created at open", cf.name()))
+    }
+
+    /// Reads one value.
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.inner.get_cf(self.cf(cf), key)?)
+    }
+
+    /// Writes a batch atomically; `sync` fsyncs the WAL first.
+    pub fn write(&self, batch: WriteBatch, sync: bool) -> Result<(), StorageError> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(sync);
+        Ok(self.inner.write_opt(batch, &opts)?)
+    }
+
+    /// Iterates forward from `from` to the end of the column family.
+    pub fn iter_from<'a>(&'a self, cf: Cf, from: &[u8]) -> impl Iterator<Item = Result<KeyValue, StorageError>> + 'a {
+        self.inner
+            .iterator_cf(self.cf(cf), IteratorMode::From(from, Direction::Forward))
+            .map(|r| r.map_err(StorageError::from))
+    }
+
+    /// Iterates over every key starting with `prefix`.
+    pub fn iter_prefix<'a>(
+        &'a self,
+        cf: Cf,
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = Result<KeyValue, StorageError>> + 'a {
+        let mut ro = ReadOptions::default();
+        if let Some(upper) = prefix_successor(prefix) {
+            ro.set_iterate_upper_bound(upper);
+        }
+        self.inner
+            .iterator_cf_opt(self.cf(cf), ro, IteratorMode::From(prefix, Direction::Forward))
+            .map(|r| r.map_err(StorageError::from))
+            .take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
+    }
+
+    /// The greatest key starting with `prefix`, with its value.
+    pub fn last_with_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Option<KeyValue>, StorageError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(prefix.to_vec());
+        let mode = match prefix_successor(prefix) {
+            Some(upper) => {
+                ro.set_iterate_upper_bound(upper);
+                IteratorMode::End
+            }
+            None => IteratorMode::End,
+        };
+        match self.inner.iterator_cf_opt(self.cf(cf), ro, mode).next() {
+            Some(Ok((k, v))) if k.starts_with(prefix) => Ok(Some((k, v))),
+            Some(Err(e)) => Err(e.into()),
+            _ => Ok(None),
+        }
+    }
+
+    /// Approximate on-disk (SST) and in-memory (memtable) bytes of a column family.
+    pub fn size_bytes(&self, cf: Cf) -> (u64, u64) {
+        let prop = |name: &str| self.inner.property_int_value_cf(self.cf(cf), name).ok().flatten().unwrap_or(0);
+        (prop("rocksdb.total-sst-files-size"), prop("rocksdb.cur-size-all-mem-tables"))
+    }
+
+    /// Flushes memtables and the WAL (used on clean shutdown).
+    pub fn flush(&self) -> Result<(), StorageError> {
+        for cf in Cf::ALL {
+            self.inner.flush_cf(self.cf(cf))?;
+        }
+        Ok(())
+    }
+}
+
+/// The smallest byte string greater than every string starting with `prefix`.
+fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut out = prefix.to_vec();
+    while let Some(last) = out.pop() {
+        if last < 0xff {
+            out.push(last + 1);
+            return Some(out);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_successor_bounds_the_prefix() {
+        assert_eq!(prefix_successor(&[1, 2]), Some(vec![1, 3]));
+        assert_eq!(prefix_successor(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xff]), None);
+    }
+
+    #[test]
+    fn prefix_iteration_and_last_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let mut b = WriteBatch::default();
+        for k in [&[1u8, 1][..], &[1, 2], &[1, 0xff], &[2, 0]] {
+            b.put_cf(db.cf(Cf::Meta), k, b"v");
+        }
+        db.write(b, true).unwrap();
+        let keys: Vec<_> = db.iter_prefix(Cf::Meta, &[1]).map(|r| r.unwrap().0.to_vec()).collect();
+        assert_eq!(keys, vec![vec![1, 1], vec![1, 2], vec![1, 0xff]]);
+        assert_eq!(db.last_with_prefix(Cf::Meta, &[1]).unwrap().unwrap().0.to_vec(), vec![1, 0xff]);
+        assert!(db.last_with_prefix(Cf::Meta, &[3]).unwrap().is_none());
+        assert!(db.iter_prefix(Cf::Chunks, &[1]).next().is_none());
+    }
+}
