@@ -22,6 +22,7 @@ pub struct FsStats {
 
 /// `statvfs(2)` on `path`.
 #[allow(unsafe_code)]
+#[allow(clippy::useless_conversion)] // the statvfs field types differ between targets
 pub fn statvfs(path: &Path) -> std::io::Result<FsStats> {
     let c_path = CString::new(path.as_os_str().as_bytes())?;
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();

@@ -54,7 +54,10 @@ pub struct StorageConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { sync_writes: true, checkpoint_interval: Duration::from_secs(60) }
+        Self {
+            sync_writes: true,
+            checkpoint_interval: Duration::from_secs(60),
+        }
     }
 }
 
@@ -118,7 +121,9 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into() }
+        Self {
+            level: "info".into(),
+        }
     }
 }
 
@@ -135,9 +140,16 @@ pub struct ConfigError {
 impl CollectorConfig {
     /// Reads and validates a TOML file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let fail = |p: String| ConfigError { path: path.display().to_string(), problems: vec![p] };
-        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read file: {e}")))?;
-        Self::parse(&text).map_err(|problems| ConfigError { path: path.display().to_string(), problems })
+        let fail = |p: String| ConfigError {
+            path: path.display().to_string(),
+            problems: vec![p],
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read file: {e}")))?;
+        Self::parse(&text).map_err(|problems| ConfigError {
+            path: path.display().to_string(),
+            problems,
+        })
     }
 
     /// Parses and validates TOML text.
@@ -156,12 +168,37 @@ impl CollectorConfig {
             }
         };
         let l = &self.limits;
-        range("limits.max_batch_samples", l.max_batch_samples, 1, 1_000_000);
+        range(
+            "limits.max_batch_samples",
+            l.max_batch_samples,
+            1,
+            1_000_000,
+        );
         range("limits.max_labels", l.max_labels, 1, 256);
-        range("limits.max_metric_name_bytes", l.max_metric_name_bytes, 1, 65_536);
-        range("limits.max_label_name_bytes", l.max_label_name_bytes, 1, 65_536);
-        range("limits.max_label_value_bytes", l.max_label_value_bytes, 1, 1 << 20);
-        range("limits.max_message_bytes", l.max_message_bytes, 1024, 1 << 30);
+        range(
+            "limits.max_metric_name_bytes",
+            l.max_metric_name_bytes,
+            1,
+            65_536,
+        );
+        range(
+            "limits.max_label_name_bytes",
+            l.max_label_name_bytes,
+            1,
+            65_536,
+        );
+        range(
+            "limits.max_label_value_bytes",
+            l.max_label_value_bytes,
+            1,
+            1 << 20,
+        );
+        range(
+            "limits.max_message_bytes",
+            l.max_message_bytes,
+            1024,
+            1 << 30,
+        );
         if self.storage.checkpoint_interval < Duration::from_secs(1) {
             p.push(format!(
                 "storage.checkpoint_interval: must be at least 1s, got {}",
@@ -169,13 +206,19 @@ impl CollectorConfig {
             ));
         }
         if self.grpc_addr.port() != 0 && self.grpc_addr == self.http_addr {
-            p.push(format!("http_addr: must differ from grpc_addr ({})", self.grpc_addr));
+            p.push(format!(
+                "http_addr: must differ from grpc_addr ({})",
+                self.grpc_addr
+            ));
         }
         if self.data_dir.as_os_str().is_empty() {
             p.push("data_dir: must not be empty".into());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            p.push(format!("log.level: {:?} is not a valid level or filter", self.log.level));
+            p.push(format!(
+                "log.level: {:?} is not a valid level or filter",
+                self.log.level
+            ));
         }
         if p.is_empty() { Ok(()) } else { Err(p) }
     }
@@ -204,7 +247,10 @@ mod tests {
 
     #[test]
     fn parses_durations_and_sections() {
-        let c = CollectorConfig::parse("[storage]\ncheckpoint_interval = \"5m\"\nsync_writes = false\n").unwrap();
+        let c = CollectorConfig::parse(
+            "[storage]\ncheckpoint_interval = \"5m\"\nsync_writes = false\n",
+        )
+        .unwrap();
         assert_eq!(c.storage.checkpoint_interval, Duration::from_secs(300));
         assert!(!c.storage.sync_writes);
     }
@@ -220,14 +266,26 @@ mod tests {
         let text = "http_addr = \"127.0.0.1:7070\"\n[limits]\nmax_labels = 0\nmax_batch_samples = 0\n\
                     [storage]\ncheckpoint_interval = \"10ms\"\n[log]\nlevel = \"loud=[\"\n";
         let err = CollectorConfig::parse(text).unwrap_err();
-        for key in ["limits.max_labels", "limits.max_batch_samples", "storage.checkpoint_interval", "http_addr", "log.level"] {
-            assert!(err.iter().any(|p| p.starts_with(key)), "missing {key} in {err:?}");
+        for key in [
+            "limits.max_labels",
+            "limits.max_batch_samples",
+            "storage.checkpoint_interval",
+            "http_addr",
+            "log.level",
+        ] {
+            assert!(
+                err.iter().any(|p| p.starts_with(key)),
+                "missing {key} in {err:?}"
+            );
         }
     }
 
     #[test]
     fn bad_address_is_reported() {
         let err = CollectorConfig::parse("grpc_addr = \"nowhere\"\n").unwrap_err();
-        assert!(err[0].contains("socket address") || err[0].contains("grpc_addr"), "{err:?}");
+        assert!(
+            err[0].contains("socket address") || err[0].contains("grpc_addr"),
+            "{err:?}"
+        );
     }
 }

@@ -82,6 +82,10 @@ impl From<tokio::task::JoinError> for Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.http();
-        (status, Json(json!({"error": {"code": code, "message": self.public_message()}}))).into_response()
+        (
+            status,
+            Json(json!({"error": {"code": code, "message": self.public_message()}})),
+        )
+            .into_response()
     }
 }

@@ -45,13 +45,21 @@ impl Default for Metrics {
             head_samples: Gauge::default(),
             registry: Registry::default(),
         };
-        registry.register("tocsin_ingest_samples", "Samples durably stored", m.samples_ingested.clone());
+        registry.register(
+            "tocsin_ingest_samples",
+            "Samples durably stored",
+            m.samples_ingested.clone(),
+        );
         registry.register(
             "tocsin_ingest_samples_skipped",
             "Samples skipped because a sample with the same or a newer timestamp was stored",
             m.samples_skipped.clone(),
         );
-        registry.register("tocsin_ingest_batches", "Batches durably stored", m.batches_accepted.clone());
+        registry.register(
+            "tocsin_ingest_batches",
+            "Batches durably stored",
+            m.batches_accepted.clone(),
+        );
         registry.register(
             "tocsin_ingest_batches_duplicate",
             "Resent batches acknowledged without being stored again",
@@ -62,14 +70,22 @@ impl Default for Metrics {
             "Batches or streams rejected, by reason",
             m.batches_rejected.clone(),
         );
-        registry.register("tocsin_agents_connected", "Agent streams currently open", m.agents_connected.clone());
+        registry.register(
+            "tocsin_agents_connected",
+            "Agent streams currently open",
+            m.agents_connected.clone(),
+        );
         registry.register(
             "tocsin_storage_bytes",
             "RocksDB bytes per column family and tier (sst on disk, memtable in memory)",
             m.storage_bytes.clone(),
         );
         registry.register("tocsin_series", "Series in the index", m.series.clone());
-        registry.register("tocsin_head_samples", "Samples held in the in-memory head", m.head_samples.clone());
+        registry.register(
+            "tocsin_head_samples",
+            "Samples held in the in-memory head",
+            m.head_samples.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -77,7 +93,9 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts one rejection.
     pub fn reject(&self, reason: &str) {
-        self.batches_rejected.get_or_create(&vec![("reason".to_string(), reason.to_string())]).inc();
+        self.batches_rejected
+            .get_or_create(&vec![("reason".to_string(), reason.to_string())])
+            .inc();
     }
 
     /// Renders the exposition text, refreshing the storage gauges first.
@@ -85,12 +103,19 @@ impl Metrics {
         for cf in Cf::ALL {
             let (sst, mem) = storage.db().size_bytes(cf);
             for (tier, v) in [("sst", sst), ("memtable", mem)] {
-                let labels = vec![("cf".to_string(), cf.name().to_string()), ("tier".to_string(), tier.to_string())];
-                self.storage_bytes.get_or_create(&labels).set(i64::try_from(v).unwrap_or(i64::MAX));
+                let labels = vec![
+                    ("cf".to_string(), cf.name().to_string()),
+                    ("tier".to_string(), tier.to_string()),
+                ];
+                self.storage_bytes
+                    .get_or_create(&labels)
+                    .set(i64::try_from(v).unwrap_or(i64::MAX));
             }
         }
-        self.series.set(i64::try_from(storage.series().len()).unwrap_or(i64::MAX));
-        self.head_samples.set(i64::try_from(storage.head_stats().samples).unwrap_or(i64::MAX));
+        self.series
+            .set(i64::try_from(storage.series().len()).unwrap_or(i64::MAX));
+        self.head_samples
+            .set(i64::try_from(storage.head_stats().samples).unwrap_or(i64::MAX));
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "encoding metrics failed");

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tocsin_proto::v1::ingest_server::IngestServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tocsin_proto::v1::ingest_server::IngestServer;
 
 use crate::api::{self, AppState};
 use crate::cmdb::Cmdb;
@@ -31,9 +31,12 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(BoundAddrs),
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
-    let storage_options = StorageOptions { sync_writes: config.storage.sync_writes };
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create data_dir {}: {e}", config.data_dir.display())
+    })?;
+    let storage_options = StorageOptions {
+        sync_writes: config.storage.sync_writes,
+    };
     let dir = config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || Storage::open(&dir, storage_options))
         .await?
@@ -41,7 +44,12 @@ pub async fn run(
     let storage = Arc::new(storage);
     let cmdb = Arc::new(Cmdb::new(storage.db().clone()));
     let metrics = Arc::new(Metrics::default());
-    let ingestor = Arc::new(Ingestor::new(storage.clone(), cmdb.clone(), config.limits.limits(), metrics.clone()));
+    let ingestor = Arc::new(Ingestor::new(
+        storage.clone(),
+        cmdb.clone(),
+        config.limits.limits(),
+        metrics.clone(),
+    ));
 
     let grpc_listener = TcpListener::bind(config.grpc_addr)
         .await
@@ -49,7 +57,10 @@ pub async fn run(
     let http_listener = TcpListener::bind(config.http_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on http_addr {}: {e}", config.http_addr))?;
-    let bound = BoundAddrs { grpc: grpc_listener.local_addr()?, http: http_listener.local_addr()? };
+    let bound = BoundAddrs {
+        grpc: grpc_listener.local_addr()?,
+        http: http_listener.local_addr()?,
+    };
     tracing::info!(grpc = %bound.grpc, http = %bound.http, data_dir = %config.data_dir.display(), "collector listening");
     on_bound(bound);
 
@@ -67,8 +78,15 @@ pub async fn run(
     let grpc = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stopped(stop_rx.clone()));
-    let app = api::router(Arc::new(AppState { storage: storage.clone(), cmdb, metrics }));
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(grpc_listener),
+            stopped(stop_rx.clone()),
+        );
+    let app = api::router(Arc::new(AppState {
+        storage: storage.clone(),
+        cmdb,
+        metrics,
+    }));
     let http = axum::serve(http_listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
     let checkpoints = checkpoint_loop(storage.clone(), config.storage.checkpoint_interval, stop_rx);
 
@@ -87,7 +105,11 @@ pub async fn run(
     Ok(())
 }
 
-async fn checkpoint_loop(storage: Arc<Storage>, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn checkpoint_loop(
+    storage: Arc<Storage>,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
@@ -99,7 +121,9 @@ async fn checkpoint_loop(storage: Arc<Storage>, every: Duration, mut stop: tokio
         let s = storage.clone();
         match tokio::task::spawn_blocking(move || s.checkpoint()).await {
             Ok(Ok(chunks)) => tracing::debug!(chunks, "checkpoint"),
-            Ok(Err(e)) => tracing::error!(error = %e, "checkpoint failed; the ingest log keeps the data"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "checkpoint failed; the ingest log keeps the data")
+            }
             Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
         }
     }

@@ -27,13 +27,20 @@ pub fn bin_dir() -> PathBuf {
 /// Full path of one binary, with a helpful panic if it was not built.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
-    assert!(p.exists(), "{} not found: build the binaries first (cargo build --release --bins)", p.display());
+    assert!(
+        p.exists(),
+        "{} not found: build the binaries first (cargo build --release --bins)",
+        p.display()
+    );
     p
 }
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A child process that is killed when dropped; its output goes to a log file.
@@ -45,9 +52,14 @@ pub struct Proc {
 impl Proc {
     fn spawn(mut cmd: Command, log: PathBuf) -> Result<Self> {
         let out = std::fs::File::create(&log)?;
-        cmd.stdout(out.try_clone()?).stderr(out).stdin(Stdio::null());
+        cmd.stdout(out.try_clone()?)
+            .stderr(out)
+            .stdin(Stdio::null());
         let child = cmd.spawn().with_context(|| format!("spawning {cmd:?}"))?;
-        Ok(Self { child: Some(child), log })
+        Ok(Self {
+            child: Some(child),
+            log,
+        })
     }
 
     /// Everything the process logged so far.
@@ -70,8 +82,13 @@ impl Proc {
 
     /// Sends SIGTERM and waits for a clean exit; returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
-        let Some(mut c) = self.child.take() else { return false };
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let Some(mut c) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = c.try_wait() {
@@ -111,7 +128,10 @@ impl Collector {
     pub async fn start(data_dir: &Path, log_dir: &Path) -> Result<Self> {
         let (grpc_port, http_port) = (free_port(), free_port());
         let mut c = Self {
-            proc: Proc { child: None, log: log_dir.join("collector-0.log") },
+            proc: Proc {
+                child: None,
+                log: log_dir.join("collector-0.log"),
+            },
             grpc_url: format!("http://127.0.0.1:{grpc_port}"),
             http_url: format!("http://127.0.0.1:{http_port}"),
             grpc_port,
@@ -136,7 +156,10 @@ impl Collector {
             .arg("--http-addr")
             .arg(format!("127.0.0.1:{}", self.http_port))
             .env("RUST_LOG", "info");
-        self.proc = Proc::spawn(cmd, self.log_dir.join(format!("collector-{}.log", self.starts)))?;
+        self.proc = Proc::spawn(
+            cmd,
+            self.log_dir.join(format!("collector-{}.log", self.starts)),
+        )?;
         let url = format!("{}/healthz", self.http_url);
         wait_for(Duration::from_secs(60), || async {
             match reqwest::get(&url).await {
@@ -145,14 +168,22 @@ impl Collector {
             }
         })
         .await
-        .with_context(|| format!("collector did not become healthy; log:\n{}", self.proc.log()))
+        .with_context(|| {
+            format!(
+                "collector did not become healthy; log:\n{}",
+                self.proc.log()
+            )
+        })
     }
 
     /// GET a JSON document from the API.
     pub async fn get_json(&self, path: &str) -> Result<Value> {
         let r = reqwest::get(format!("{}{path}", self.http_url)).await?;
         let status = r.status();
-        let body: Value = r.json().await.with_context(|| format!("GET {path}: body is not JSON"))?;
+        let body: Value = r
+            .json()
+            .await
+            .with_context(|| format!("GET {path}: body is not JSON"))?;
         if !status.is_success() {
             bail!("GET {path}: HTTP {status}: {body}");
         }
@@ -161,17 +192,28 @@ impl Collector {
 
     /// The `/metrics` exposition text.
     pub async fn metrics_text(&self) -> Result<String> {
-        Ok(reqwest::get(format!("{}/metrics", self.http_url)).await?.text().await?)
+        Ok(reqwest::get(format!("{}/metrics", self.http_url))
+            .await?
+            .text()
+            .await?)
     }
 }
 
 /// Value of one sample line (`name{labels} value`) in exposition text, if present.
 pub fn metric_value(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)
+            .and_then(|rest| rest.trim().parse().ok())
+    })
 }
 
 /// Starts an agent reporting to `collector_url` every `interval`.
-pub fn start_agent(collector_url: &str, state_dir: &Path, interval: &str, log: &Path) -> Result<Proc> {
+pub fn start_agent(
+    collector_url: &str,
+    state_dir: &Path,
+    interval: &str,
+    log: &Path,
+) -> Result<Proc> {
     let mut cmd = Command::new(bin("tocsin-agent"));
     cmd.arg("--collector")
         .arg(collector_url)
@@ -185,7 +227,10 @@ pub fn start_agent(collector_url: &str, state_dir: &Path, interval: &str, log: &
 
 /// Runs a binary to completion.
 pub fn run(name: &str, args: &[&str]) -> Result<Output> {
-    Command::new(bin(name)).args(args).output().with_context(|| format!("running {name}"))
+    Command::new(bin(name))
+        .args(args)
+        .output()
+        .with_context(|| format!("running {name}"))
 }
 
 /// Polls `check` until it yields `Some`, or fails after `timeout`.
@@ -208,7 +253,10 @@ where
 
 /// This machine's hostname as the kernel reports it.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// The CPU model from /proc/cpuinfo (`model name`), if the kernel reports one.
@@ -222,5 +270,8 @@ pub fn cpu_model() -> Option<String> {
 
 /// Seconds since the Unix epoch, as Prometheus parameters want them.
 pub fn now_secs() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }

@@ -15,7 +15,9 @@ const CPU_METRIC: &str = "node_cpu_usage_percent";
 async fn host_ci(c: &Collector) -> Result<Value> {
     wait_for(Duration::from_secs(60), || async {
         let cis = c.get_json("/api/v1/cis").await?;
-        Ok(cis["data"].as_array().and_then(|a| a.iter().find(|ci| ci["class"] == "host").cloned()))
+        Ok(cis["data"]
+            .as_array()
+            .and_then(|a| a.iter().find(|ci| ci["class"] == "host").cloned()))
     })
     .await
     .context("no host CI appeared")
@@ -26,20 +28,32 @@ async fn cpu_points(c: &Collector, host: &str, start: f64, end: f64) -> Result<V
     let q = format!("{CPU_METRIC}{{host=\"{host}\"}}");
     let r = reqwest::Client::new()
         .get(format!("{}/api/v1/query_range", c.http_url))
-        .query(&[("query", q.as_str()), ("start", &start.to_string()), ("end", &end.to_string()), ("step", "1")])
+        .query(&[
+            ("query", q.as_str()),
+            ("start", &start.to_string()),
+            ("end", &end.to_string()),
+            ("step", "1"),
+        ])
         .send()
         .await?;
     let body: Value = r.json().await?;
     assert_eq!(body["status"], "success", "{body}");
     assert_eq!(body["data"]["resultType"], "matrix", "{body}");
-    let Some(series) = body["data"]["result"].as_array().and_then(|r| r.first()) else { return Ok(vec![]) };
+    let Some(series) = body["data"]["result"].as_array().and_then(|r| r.first()) else {
+        return Ok(vec![]);
+    };
     assert_eq!(series["metric"]["__name__"], CPU_METRIC);
     assert_eq!(series["metric"]["host"], host);
     Ok(series["values"]
         .as_array()
         .context("values")?
         .iter()
-        .map(|p| (p[0].as_f64().unwrap_or_default(), p[1].as_str().unwrap_or_default().to_string()))
+        .map(|p| {
+            (
+                p[0].as_f64().unwrap_or_default(),
+                p[1].as_str().unwrap_or_default().to_string(),
+            )
+        })
         .collect())
 }
 
@@ -47,7 +61,12 @@ async fn cpu_points(c: &Collector, host: &str, start: f64, end: f64) -> Result<V
 async fn agent_data_and_host_ci_survive_collector_restart() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut c = Collector::start(&dir.path().join("data"), dir.path()).await?;
-    let agent = start_agent(&c.grpc_url, &dir.path().join("agent-state"), "1s", &dir.path().join("agent.log"))?;
+    let agent = start_agent(
+        &c.grpc_url,
+        &dir.path().join("agent-state"),
+        "1s",
+        &dir.path().join("agent.log"),
+    )?;
     let t0 = now_secs();
 
     // The host CI appears with the real facts of this machine.
@@ -56,13 +75,27 @@ async fn agent_data_and_host_ci_survive_collector_restart() -> Result<()> {
     assert_eq!(ci["name"], host.as_str(), "{ci}");
     assert_eq!(ci["attributes"]["hostname"], host.as_str(), "{ci}");
     if let Some(model) = cpu_model() {
-        assert_eq!(ci["attributes"]["cpu_model"].as_str().map(str::trim), Some(model.as_str()), "{ci}");
+        assert_eq!(
+            ci["attributes"]["cpu_model"].as_str().map(str::trim),
+            Some(model.as_str()),
+            "{ci}"
+        );
     }
     let cores = std::thread::available_parallelism()?.get() as u64;
-    assert!(ci["attributes"]["cpu_cores"].as_u64().is_some_and(|n| n >= cores), "{ci}");
+    assert!(
+        ci["attributes"]["cpu_cores"]
+            .as_u64()
+            .is_some_and(|n| n >= cores),
+        "{ci}"
+    );
     let id = ci["id"].as_str().context("CI id")?.to_string();
     let detail = c.get_json(&format!("/api/v1/cis/{id}")).await?;
-    assert!(detail["data"]["changes"].as_array().is_some_and(|c| !c.is_empty()), "{detail}");
+    assert!(
+        detail["data"]["changes"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "{detail}"
+    );
     assert!(detail["data"]["relations"].is_array(), "{detail}");
 
     // CPU samples arrive and can be read through the Prometheus range API.
@@ -82,17 +115,35 @@ async fn agent_data_and_host_ci_survive_collector_restart() -> Result<()> {
 
     // Prometheus' own client reads the API.
     let promtool = std::process::Command::new("promtool")
-        .args(["query", "instant", &c.http_url, &format!("{CPU_METRIC}{{host=\"{host}\"}}")])
+        .args([
+            "query",
+            "instant",
+            &c.http_url,
+            &format!("{CPU_METRIC}{{host=\"{host}\"}}"),
+        ])
         .output()
         .context("promtool (Debian package prometheus) must be installed")?;
     let out = String::from_utf8_lossy(&promtool.stdout);
-    assert!(promtool.status.success(), "promtool failed: {}", String::from_utf8_lossy(&promtool.stderr));
-    assert!(out.contains(CPU_METRIC) && out.contains(&host), "promtool output: {out}");
+    assert!(
+        promtool.status.success(),
+        "promtool failed: {}",
+        String::from_utf8_lossy(&promtool.stderr)
+    );
+    assert!(
+        out.contains(CPU_METRIC) && out.contains(&host),
+        "promtool output: {out}"
+    );
 
     // tocsinctl shows the CI and the series.
     let out = run("tocsinctl", &["--url", &c.http_url, "cis"])?;
-    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains(&host), "{out:?}");
-    let out = run("tocsinctl", &["--url", &c.http_url, "--json", "query", CPU_METRIC])?;
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains(&host),
+        "{out:?}"
+    );
+    let out = run(
+        "tocsinctl",
+        &["--url", &c.http_url, "--json", "query", CPU_METRIC],
+    )?;
     let body: Value = serde_json::from_slice(&out.stdout).with_context(|| format!("{out:?}"))?;
     assert_eq!(body["data"]["resultType"], "vector", "{body}");
 
@@ -100,10 +151,16 @@ async fn agent_data_and_host_ci_survive_collector_restart() -> Result<()> {
     c.proc.crash();
     c.restart().await?;
     let after_crash = cpu_points(&c, &host, t0 - 5.0, cutoff).await?;
-    assert_eq!(after_crash, before, "acknowledged samples must survive a crash");
+    assert_eq!(
+        after_crash, before,
+        "acknowledged samples must survive a crash"
+    );
     let ci_again = host_ci(&c).await?;
     assert_eq!(ci_again["id"], ci["id"]);
-    assert_eq!(ci_again["created_at"], ci["created_at"], "the restart must not recreate the CI");
+    assert_eq!(
+        ci_again["created_at"], ci["created_at"],
+        "the restart must not recreate the CI"
+    );
 
     // The agent reconnects by itself and new samples keep coming.
     let resume = now_secs();
@@ -115,12 +172,21 @@ async fn agent_data_and_host_ci_survive_collector_restart() -> Result<()> {
     .with_context(|| agent.log())?;
 
     // A clean stop writes a checkpoint; everything is still there afterwards.
-    assert!(c.proc.stop(), "collector did not stop cleanly:\n{}", c.proc.log());
+    assert!(
+        c.proc.stop(),
+        "collector did not stop cleanly:\n{}",
+        c.proc.log()
+    );
     c.restart().await?;
     let after_stop = cpu_points(&c, &host, t0 - 5.0, cutoff).await?;
     assert_eq!(after_stop, before);
-    let series = c.get_json(&format!("/api/v1/series?match[]={CPU_METRIC}")).await?;
-    assert!(series["data"].as_array().is_some_and(|s| !s.is_empty()), "{series}");
+    let series = c
+        .get_json(&format!("/api/v1/series?match[]={CPU_METRIC}"))
+        .await?;
+    assert!(
+        series["data"].as_array().is_some_and(|s| !s.is_empty()),
+        "{series}"
+    );
     let metrics = c.metrics_text().await?;
     assert!(metrics.contains("tocsin_storage_bytes"), "{metrics}");
     drop(agent);

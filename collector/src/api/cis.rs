@@ -16,7 +16,10 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Err
 }
 
 /// `GET /api/v1/cis/{id}`: one CI with relations and change history.
-pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Json<Value>, Error> {
+pub async fn detail(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
     let lookup = id.clone();
     let ci = tokio::task::spawn_blocking(move || state.cmdb.detail(&lookup)).await??;
     match ci {

@@ -54,7 +54,10 @@ fn main() -> ExitCode {
         config.http_addr = a;
     }
     if let Err(problems) = config.validate() {
-        eprintln!("tocsin-collector: invalid configuration:\n  {}", problems.join("\n  "));
+        eprintln!(
+            "tocsin-collector: invalid configuration:\n  {}",
+            problems.join("\n  ")
+        );
         return ExitCode::from(2);
     }
     if args.check_config {
@@ -72,7 +75,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(tocsin_collector::server::run(config, shutdown_signal(), |_| {}));
+    let result = runtime.block_on(tocsin_collector::server::run(
+        config,
+        shutdown_signal(),
+        |_| {},
+    ));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use serde_json::Value;
-use tocsin_collector::cli::client::{CliError, Client};
+use tocsin_collector::cli::client::{CliError, Client, Reply};
+use tocsin_collector::cli::pretty::pretty;
 use tocsin_collector::cli::{cmdb, promql};
 use tocsin_collector::query::time::{format_timestamp, parse_duration, parse_time};
 
@@ -80,7 +81,7 @@ fn fail(msg: &str) -> ExitCode {
 
 async fn run(cli: Cli) -> Result<String, CliError> {
     let client = Client::new(&cli.url)?;
-    let (body, render): (Value, fn(&Value) -> String) = match cli.command {
+    let (reply, render): (Reply, fn(&Value) -> String) = match cli.command {
         Command::Cis => (
             client.get(&["api", "v1", "cis"], &[]).await?,
             cmdb::render_cis,
@@ -108,11 +109,9 @@ async fn run(cli: Cli) -> Result<String, CliError> {
         ),
     };
     if cli.json {
-        let pretty =
-            serde_json::to_string_pretty(&body).map_err(|e| CliError::Other(e.to_string()))?;
-        return Ok(pretty + "\n");
+        return Ok(pretty(&reply.text) + "\n");
     }
-    Ok(render(&body))
+    Ok(render(&reply.json))
 }
 
 async fn query(
@@ -121,7 +120,7 @@ async fn query(
     range: Option<String>,
     step: Option<String>,
     time: Option<String>,
-) -> Result<Value, CliError> {
+) -> Result<Reply, CliError> {
     let bad = |flag: &str, e: String| CliError::Other(format!("invalid --{flag}: {e}"));
     let at = match &time {
         Some(t) => parse_time(t).map_err(|e| bad("time", e))?,

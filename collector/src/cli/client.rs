@@ -32,6 +32,15 @@ pub enum CliError {
     Other(String),
 }
 
+/// A successful API answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The parsed body.
+    pub json: Value,
+    /// The body as sent (for `--json`, which keeps the server's formatting).
+    pub text: String,
+}
+
 /// A client for one collector.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -78,7 +87,7 @@ impl Client {
 
     /// GETs `segments` with `query` and returns the JSON body of a
     /// successful response.
-    pub async fn get(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Value, CliError> {
+    pub async fn get(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Reply, CliError> {
         let url = self.url(segments, query);
         let resp = self
             .http
@@ -95,11 +104,15 @@ impl Client {
                 message: error_message(status, json.as_ref()),
             });
         }
-        json.ok_or_else(|| {
+        let json = json.ok_or_else(|| {
             CliError::Other(format!(
                 "the collector at {} sent a response that is not JSON",
                 self.shown
             ))
+        })?;
+        Ok(Reply {
+            json,
+            text: String::from_utf8_lossy(&body).into_owned(),
         })
     }
 

@@ -106,9 +106,17 @@ fn dash(v: &Value) -> String {
 /// An attribute value; long inventories as a count.
 fn attribute(name: &str, value: &Value) -> String {
     match value {
-        Value::Array(items) if SUMMARISED.contains(&name) => format!("{} {name}", items.len()),
-        Value::Object(items) if SUMMARISED.contains(&name) => format!("{} {name}", items.len()),
+        Value::Array(items) if SUMMARISED.contains(&name) => entries(items.len()),
+        Value::Object(items) if SUMMARISED.contains(&name) => entries(items.len()),
         other => cell(other),
+    }
+}
+
+fn entries(n: usize) -> String {
+    if n == 1 {
+        "1 entry".into()
+    } else {
+        format!("{n} entries")
     }
 }
 
@@ -174,14 +182,14 @@ mod tests {
             out.contains("\nip_addresses  10.0.0.5, 10.0.1.5\n"),
             "{out}"
         );
-        assert!(out.contains("\npackages      3 packages\n"), "{out}");
+        assert!(out.contains("\npackages      3 entries\n"), "{out}");
         assert!(out.contains("RELATIONS\nKIND          TARGET  CREATED\nconnected_to  ci-2    2026-11-23T10:05:00Z\n"), "{out}");
         assert!(
-            out.contains("2026-11-23T11:00:00Z  os_version  11   12          agent:a1"),
+            out.contains("2026-11-23T11:00:00Z  os_version  11   12         agent:a1"),
             "{out}"
         );
         assert!(
-            out.contains("2026-11-23T10:00:00Z  packages    -    2 packages  agent:a1"),
+            out.contains("2026-11-23T10:00:00Z  packages    -    2 entries  agent:a1"),
             "{out}"
         );
     }

@@ -3,5 +3,6 @@
 
 pub mod client;
 pub mod cmdb;
+pub mod pretty;
 pub mod promql;
 pub mod table;

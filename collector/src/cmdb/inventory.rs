@@ -57,17 +57,31 @@ pub fn inventory_attributes(inv: &Inventory) -> BTreeMap<String, Value> {
         a.insert("memory_bytes".into(), json!(inv.memory_bytes));
     }
     if inv.boot_time > 0 {
-        a.insert("boot_time".into(), json!(rfc3339(inv.boot_time.saturating_mul(1000))));
+        a.insert(
+            "boot_time".into(),
+            json!(rfc3339(inv.boot_time.saturating_mul(1000))),
+        );
     }
     if !inv.interfaces.is_empty() {
-        let ifaces: Vec<Value> =
-            inv.interfaces.iter().map(|i| json!({"name": i.name, "mac": i.mac, "ips": i.ips})).collect();
-        let mut ips: Vec<&str> = inv.interfaces.iter().flat_map(|i| i.ips.iter().map(String::as_str)).collect();
+        let ifaces: Vec<Value> = inv
+            .interfaces
+            .iter()
+            .map(|i| json!({"name": i.name, "mac": i.mac, "ips": i.ips}))
+            .collect();
+        let mut ips: Vec<&str> = inv
+            .interfaces
+            .iter()
+            .flat_map(|i| i.ips.iter().map(String::as_str))
+            .collect();
         ips.retain(|ip| !ip.starts_with("127.") && *ip != "::1");
         ips.sort_unstable();
         ips.dedup();
-        let mut macs: Vec<&str> =
-            inv.interfaces.iter().map(|i| i.mac.as_str()).filter(|m| !m.is_empty() && *m != "00:00:00:00:00:00").collect();
+        let mut macs: Vec<&str> = inv
+            .interfaces
+            .iter()
+            .map(|i| i.mac.as_str())
+            .filter(|m| !m.is_empty() && *m != "00:00:00:00:00:00")
+            .collect();
         macs.sort_unstable();
         macs.dedup();
         a.insert("interfaces".into(), Value::Array(ifaces));
@@ -75,8 +89,11 @@ pub fn inventory_attributes(inv: &Inventory) -> BTreeMap<String, Value> {
         a.insert("mac_addresses".into(), json!(macs));
     }
     if !inv.packages.is_empty() {
-        let software: serde_json::Map<String, Value> =
-            inv.packages.iter().map(|p| (p.name.clone(), Value::from(p.version.clone()))).collect();
+        let software: serde_json::Map<String, Value> = inv
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), Value::from(p.version.clone())))
+            .collect();
         a.insert("software".into(), Value::Object(software));
     }
     a

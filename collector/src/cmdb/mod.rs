@@ -33,7 +33,11 @@ pub struct Cmdb {
 impl Cmdb {
     /// A CMDB stored in `db`.
     pub fn new(db: Arc<Db>) -> Self {
-        Self { db, write: Mutex::new(()), change_counter: AtomicU32::new(0) }
+        Self {
+            db,
+            write: Mutex::new(()),
+            change_counter: AtomicU32::new(0),
+        }
     }
 
     /// Creates the CI or updates the attributes `owned` by `source`, recording
@@ -73,7 +77,11 @@ impl Cmdb {
             };
         }
         if ci.name != name && !name.is_empty() {
-            changes.push(("name".to_string(), Some(Value::from(ci.name.clone())), Some(Value::from(name))));
+            changes.push((
+                "name".to_string(),
+                Some(Value::from(ci.name.clone())),
+                Some(Value::from(name)),
+            ));
             ci.name = name.to_string();
         }
         if changes.is_empty() && !created {
@@ -92,16 +100,29 @@ impl Cmdb {
                 source: source.to_string(),
             };
             let counter = self.change_counter.fetch_add(1, Ordering::Relaxed);
-            batch.put_cf(cf, keys::ci_change(id, now, counter), serde_json::to_vec(&change).map_err(corrupt)?);
+            batch.put_cf(
+                cf,
+                keys::ci_change(id, now, counter),
+                serde_json::to_vec(&change).map_err(corrupt)?,
+            );
         }
         self.db.write(batch, true)?;
-        tracing::info!(ci = id, changes = changes.len(), created, source, "CI updated");
+        tracing::info!(
+            ci = id,
+            changes = changes.len(),
+            created,
+            source,
+            "CI updated"
+        );
         Ok(changes.len())
     }
 
     /// One CI record.
     pub fn get_ci(&self, id: &str) -> Result<Option<Ci>, StorageError> {
-        self.db.get(Cf::Cmdb, &keys::ci(id))?.map(|v| serde_json::from_slice(&v).map_err(corrupt)).transpose()
+        self.db
+            .get(Cf::Cmdb, &keys::ci(id))?
+            .map(|v| serde_json::from_slice(&v).map_err(corrupt))
+            .transpose()
     }
 
     /// All CIs, ordered by id.
@@ -117,7 +138,9 @@ impl Cmdb {
 
     /// A CI with its relations and change history.
     pub fn detail(&self, id: &str) -> Result<Option<CiDetail>, StorageError> {
-        let Some(ci) = self.get_ci(id)? else { return Ok(None) };
+        let Some(ci) = self.get_ci(id)? else {
+            return Ok(None);
+        };
         let mut changes = Vec::new();
         let prefix = keys::ci_change_prefix(id);
         for item in self.db.iter_prefix(Cf::Cmdb, &prefix) {
@@ -131,15 +154,28 @@ impl Cmdb {
             let (key, value) = item?;
             let (_, kind, target) = keys::decode_ci_relation(&key)?;
             let created_at = serde_json::from_slice::<String>(&value).map_err(corrupt)?;
-            relations.push(Relation { kind, target, created_at });
+            relations.push(Relation {
+                kind,
+                target,
+                created_at,
+            });
         }
-        Ok(Some(CiDetail { ci, relations, changes }))
+        Ok(Some(CiDetail {
+            ci,
+            relations,
+            changes,
+        }))
     }
 }
 
 /// Records one change per attribute; object-valued attributes (installed
 /// software) get one change per member, so a package upgrade reads as such.
-fn diff_attribute(key: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<(String, Option<Value>, Option<Value>)>) {
+fn diff_attribute(
+    key: &str,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    out: &mut Vec<(String, Option<Value>, Option<Value>)>,
+) {
     if let (Some(Value::Object(o)), Some(Value::Object(n))) = (old, new) {
         for (k, nv) in n {
             if o.get(k) != Some(nv) {
@@ -173,24 +209,56 @@ mod tests {
         let db = Arc::new(Db::open(dir.path()).unwrap());
         let cmdb = Cmdb::new(db.clone());
         let owned = ["os_version", "software"];
-        let first = attrs(json!({"os_version": "12", "software": {"nginx": "1.22", "curl": "7.88"}}));
-        cmdb.upsert("h1", "host", "web01", first, &owned, "agent:a").unwrap();
-        cmdb.upsert("h1", "host", "web01", attrs(json!({"location": "DC1"})), &["location"], "user:ops").unwrap();
+        let first =
+            attrs(json!({"os_version": "12", "software": {"nginx": "1.22", "curl": "7.88"}}));
+        cmdb.upsert("h1", "host", "web01", first, &owned, "agent:a")
+            .unwrap();
+        cmdb.upsert(
+            "h1",
+            "host",
+            "web01",
+            attrs(json!({"location": "DC1"})),
+            &["location"],
+            "user:ops",
+        )
+        .unwrap();
         let second = attrs(json!({"os_version": "13", "software": {"nginx": "1.24", "zsh": "5"}}));
-        let n = cmdb.upsert("h1", "host", "web01", second.clone(), &owned, "agent:a").unwrap();
+        let n = cmdb
+            .upsert("h1", "host", "web01", second.clone(), &owned, "agent:a")
+            .unwrap();
         assert_eq!(n, 4, "os_version, nginx upgrade, zsh added, curl removed");
-        assert_eq!(cmdb.upsert("h1", "host", "web01", second, &owned, "agent:a").unwrap(), 0);
+        assert_eq!(
+            cmdb.upsert("h1", "host", "web01", second, &owned, "agent:a")
+                .unwrap(),
+            0
+        );
         drop(cmdb);
         drop(db);
 
         let db = Arc::new(Db::open(dir.path()).unwrap());
         let d = Cmdb::new(db).detail("h1").unwrap().unwrap();
-        assert_eq!(d.ci.attributes["location"], json!("DC1"), "agent updates must not erase people's attributes");
+        assert_eq!(
+            d.ci.attributes["location"],
+            json!("DC1"),
+            "agent updates must not erase people's attributes"
+        );
         assert_eq!(d.ci.attributes["os_version"], json!("13"));
-        let upgrade = d.changes.iter().find(|c| c.attribute == "software.nginx" && c.new == json!("1.24")).unwrap();
+        let upgrade = d
+            .changes
+            .iter()
+            .find(|c| c.attribute == "software.nginx" && c.new == json!("1.24"))
+            .unwrap();
         assert_eq!(upgrade.old, json!("1.22"));
         assert_eq!(upgrade.source, "agent:a");
-        assert!(d.changes.iter().any(|c| c.attribute == "software.curl" && c.new.is_null()));
-        assert!(d.changes.iter().any(|c| c.attribute == "location" && c.source == "user:ops"));
+        assert!(
+            d.changes
+                .iter()
+                .any(|c| c.attribute == "software.curl" && c.new.is_null())
+        );
+        assert!(
+            d.changes
+                .iter()
+                .any(|c| c.attribute == "location" && c.source == "user:ops")
+        );
     }
 }

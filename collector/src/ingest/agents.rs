@@ -18,7 +18,10 @@ pub struct AgentStates {
 impl AgentStates {
     /// States stored in `db`.
     pub fn new(db: Arc<Db>) -> Self {
-        Self { db, agents: Mutex::new(HashMap::new()) }
+        Self {
+            db,
+            agents: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The agent's state, loaded on first use; `None` if it never registered.
@@ -26,9 +29,17 @@ impl AgentStates {
         if let Some(s) = self.agents.lock().get(agent_id) {
             return Ok(Some(s.clone()));
         }
-        let Some(v) = self.db.get(Cf::Meta, &keys::agent(agent_id))? else { return Ok(None) };
+        let Some(v) = self.db.get(Cf::Meta, &keys::agent(agent_id))? else {
+            return Ok(None);
+        };
         let state = Arc::new(Mutex::new(decode_u64(&v)?));
-        Ok(Some(self.agents.lock().entry(agent_id.to_string()).or_insert(state).clone()))
+        Ok(Some(
+            self.agents
+                .lock()
+                .entry(agent_id.to_string())
+                .or_insert(state)
+                .clone(),
+        ))
     }
 
     /// Makes sure the agent has a state record; returns its last stored sequence number.
@@ -37,9 +48,16 @@ impl AgentStates {
             return Ok(*s.lock());
         }
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.db.cf(Cf::Meta), keys::agent(agent_id), 0u64.to_be_bytes());
+        batch.put_cf(
+            self.db.cf(Cf::Meta),
+            keys::agent(agent_id),
+            0u64.to_be_bytes(),
+        );
         self.db.write(batch, true)?;
-        self.agents.lock().entry(agent_id.to_string()).or_insert_with(|| Arc::new(Mutex::new(0)));
+        self.agents
+            .lock()
+            .entry(agent_id.to_string())
+            .or_insert_with(|| Arc::new(Mutex::new(0)));
         Ok(0)
     }
 
@@ -50,13 +68,18 @@ impl AgentStates {
 
     /// The agent's state cell (lock it for the duration of a batch).
     pub fn lock(&self, agent_id: &str) -> Result<Arc<Mutex<u64>>, StorageError> {
-        self.load(agent_id)?.ok_or_else(|| StorageError::Corrupt(format!("agent {agent_id} has no state record")))
+        self.load(agent_id)?
+            .ok_or_else(|| StorageError::Corrupt(format!("agent {agent_id} has no state record")))
     }
 
     /// A write batch recording `seq` as stored; written atomically with the samples.
     pub fn seq_record(&self, agent_id: &str, seq: u64) -> WriteBatch {
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.db.cf(Cf::Meta), keys::agent(agent_id), seq.to_be_bytes());
+        batch.put_cf(
+            self.db.cf(Cf::Meta),
+            keys::agent(agent_id),
+            seq.to_be_bytes(),
+        );
         batch
     }
 }

@@ -12,7 +12,9 @@ pub use validate::{Invalid, Limits};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tocsin_proto::v1::{BatchResult, Hello, Inventory, RegisterRequest, RegisterResponse, SampleBatch};
+use tocsin_proto::v1::{
+    BatchResult, Hello, Inventory, RegisterRequest, RegisterResponse, SampleBatch,
+};
 
 use crate::cmdb::{AGENT_ATTRIBUTES, Cmdb, inventory_attributes};
 use crate::error::Error;
@@ -41,7 +43,9 @@ pub struct Ingestor {
 fn validate_agent_id(id: &str) -> Result<(), Error> {
     let ok = !id.is_empty()
         && id.len() <= 128
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     if ok {
         Ok(())
     } else {
@@ -62,9 +66,20 @@ fn def_fingerprint(labels: &[(String, String)], kind: i32) -> u64 {
 
 impl Ingestor {
     /// An ingestor writing to `storage` and `cmdb`.
-    pub fn new(storage: Arc<Storage>, cmdb: Arc<Cmdb>, limits: Limits, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        storage: Arc<Storage>,
+        cmdb: Arc<Cmdb>,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let agents = AgentStates::new(storage.db().clone());
-        Self { storage, cmdb, agents, limits, metrics }
+        Self {
+            storage,
+            cmdb,
+            agents,
+            limits,
+            metrics,
+        }
     }
 
     /// The limits in force.
@@ -87,9 +102,20 @@ impl Ingestor {
     }
 
     fn update_ci(&self, agent_id: &str, inventory: &Inventory) -> Result<(), Error> {
-        let name = if inventory.hostname.is_empty() { agent_id } else { &inventory.hostname };
+        let name = if inventory.hostname.is_empty() {
+            agent_id
+        } else {
+            &inventory.hostname
+        };
         let attributes = inventory_attributes(inventory);
-        self.cmdb.upsert(agent_id, "host", name, attributes, AGENT_ATTRIBUTES, &format!("agent:{agent_id}"))?;
+        self.cmdb.upsert(
+            agent_id,
+            "host",
+            name,
+            attributes,
+            AGENT_ATTRIBUTES,
+            &format!("agent:{agent_id}"),
+        )?;
         Ok(())
     }
 
@@ -97,9 +123,15 @@ impl Ingestor {
     pub fn open_session(&self, hello: &Hello) -> Result<StreamSession, Error> {
         validate_agent_id(&hello.agent_id)?;
         if !self.agents.is_registered(&hello.agent_id)? {
-            return Err(Error::Protocol(format!("agent {} is not registered; call Register first", hello.agent_id)));
+            return Err(Error::Protocol(format!(
+                "agent {} is not registered; call Register first",
+                hello.agent_id
+            )));
         }
-        Ok(StreamSession { agent_id: hello.agent_id.clone(), declared: HashMap::new() })
+        Ok(StreamSession {
+            agent_id: hello.agent_id.clone(),
+            declared: HashMap::new(),
+        })
     }
 
     /// Applies an inventory update sent on the stream.
@@ -116,11 +148,21 @@ impl Ingestor {
                 self.metrics.batches_accepted.inc();
                 self.metrics.samples_ingested.inc_by(u64::from(n.stored));
                 self.metrics.samples_skipped.inc_by(u64::from(n.skipped));
-                BatchResult { seq, code: 0, message: String::new(), samples_stored: n.stored }
+                BatchResult {
+                    seq,
+                    code: 0,
+                    message: String::new(),
+                    samples_stored: n.stored,
+                }
             }
             Ok(Ingested::Duplicate) => {
                 self.metrics.batches_duplicate.inc();
-                BatchResult { seq, code: 0, message: "duplicate batch: already stored".into(), samples_stored: 0 }
+                BatchResult {
+                    seq,
+                    code: 0,
+                    message: "duplicate batch: already stored".into(),
+                    samples_stored: 0,
+                }
             }
             Err(e) => {
                 let reason = match &e {
@@ -129,12 +171,21 @@ impl Ingestor {
                 };
                 self.metrics.reject(reason);
                 tracing::warn!(agent = %session.agent_id, seq, reason, error = %e, "batch rejected");
-                BatchResult { seq, code: e.grpc_code() as i32, message: e.public_message(), samples_stored: 0 }
+                BatchResult {
+                    seq,
+                    code: e.grpc_code() as i32,
+                    message: e.public_message(),
+                    samples_stored: 0,
+                }
             }
         }
     }
 
-    fn try_ingest(&self, session: &mut StreamSession, batch: SampleBatch) -> Result<Ingested, Error> {
+    fn try_ingest(
+        &self,
+        session: &mut StreamSession,
+        batch: SampleBatch,
+    ) -> Result<Ingested, Error> {
         // Validate everything first: a rejected batch leaves nothing behind.
         let mut new_defs = Vec::with_capacity(batch.series.len());
         for def in &batch.series {
@@ -181,3 +232,6 @@ enum Ingested {
     Stored(crate::storage::AppendOutcome),
     Duplicate,
 }
+
+#[cfg(test)]
+mod tests;

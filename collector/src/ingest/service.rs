@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use tocsin_proto::v1::agent_message::Msg;
+use tocsin_proto::v1::ingest_server::Ingest;
+use tocsin_proto::v1::{
+    AgentMessage, CollectorMessage, RegisterRequest, RegisterResponse, collector_message,
+};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
-use tocsin_proto::v1::agent_message::Msg;
-use tocsin_proto::v1::ingest_server::Ingest;
-use tocsin_proto::v1::{AgentMessage, CollectorMessage, RegisterRequest, RegisterResponse, collector_message};
 
 use super::{Ingestor, StreamSession};
 use crate::error::Error;
@@ -31,10 +33,15 @@ type Outbound = mpsc::Sender<Result<CollectorMessage, Status>>;
 
 #[tonic::async_trait]
 impl Ingest for IngestService {
-    async fn register(&self, request: Request<RegisterRequest>) -> Result<Response<RegisterResponse>, Status> {
+    async fn register(
+        &self,
+        request: Request<RegisterRequest>,
+    ) -> Result<Response<RegisterResponse>, Status> {
         let ingestor = self.ingestor.clone();
         let req = request.into_inner();
-        let resp = tokio::task::spawn_blocking(move || ingestor.register(req)).await.map_err(Error::from)??;
+        let resp = tokio::task::spawn_blocking(move || ingestor.register(req))
+            .await
+            .map_err(Error::from)??;
         Ok(Response::new(resp))
     }
 
@@ -46,16 +53,28 @@ impl Ingest for IngestService {
     ) -> Result<Response<Self::StreamStream>, Status> {
         let mut inbound = request.into_inner();
         let hello = match inbound.message().await? {
-            Some(AgentMessage { msg: Some(Msg::Hello(h)) }) => h,
+            Some(AgentMessage {
+                msg: Some(Msg::Hello(h)),
+            }) => h,
             _ => {
                 self.metrics.reject("protocol");
-                return Err(Error::Protocol("the first message on a stream must be Hello".into()).into());
+                return Err(
+                    Error::Protocol("the first message on a stream must be Hello".into()).into(),
+                );
             }
         };
         let ingestor = self.ingestor.clone();
-        let session = tokio::task::spawn_blocking(move || ingestor.open_session(&hello)).await.map_err(Error::from)??;
+        let session = tokio::task::spawn_blocking(move || ingestor.open_session(&hello))
+            .await
+            .map_err(Error::from)??;
         let (tx, rx) = mpsc::channel(256);
-        tokio::spawn(run_stream(self.ingestor.clone(), self.metrics.clone(), session, inbound, tx));
+        tokio::spawn(run_stream(
+            self.ingestor.clone(),
+            self.metrics.clone(),
+            session,
+            inbound,
+            tx,
+        ));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 }
@@ -85,7 +104,9 @@ async fn run_stream(
             Ok(Some(AgentMessage { msg: Some(m) })) => m,
             Ok(Some(AgentMessage { msg: None })) => {
                 metrics.reject("protocol");
-                let _ = tx.send(Err(Error::Protocol("empty message".into()).into())).await;
+                let _ = tx
+                    .send(Err(Error::Protocol("empty message".into()).into()))
+                    .await;
                 break;
             }
             Ok(None) => break,
@@ -111,7 +132,9 @@ async fn run_stream(
                 {
                     Ok((s, result)) => {
                         session = s;
-                        Ok(CollectorMessage { msg: Some(collector_message::Msg::Result(result)) })
+                        Ok(CollectorMessage {
+                            msg: Some(collector_message::Msg::Result(result)),
+                        })
                     }
                     Err(e) => {
                         // The session went down with the task; the agent must reconnect.
@@ -123,7 +146,10 @@ async fn run_stream(
             Msg::Inventory(inventory) => {
                 let ing = ingestor.clone();
                 let agent_id = session.agent_id.clone();
-                let res = tokio::task::spawn_blocking(move || ing.update_inventory(&agent_id, &inventory)).await;
+                let res = tokio::task::spawn_blocking(move || {
+                    ing.update_inventory(&agent_id, &inventory)
+                })
+                .await;
                 match res {
                     Ok(Ok(())) => continue,
                     Ok(Err(e)) => Err(Status::from(e)),
@@ -132,7 +158,10 @@ async fn run_stream(
             }
             Msg::Hello(_) => {
                 metrics.reject("protocol");
-                Err(Error::Protocol("Hello may only be the first message of a stream".into()).into())
+                Err(
+                    Error::Protocol("Hello may only be the first message of a stream".into())
+                        .into(),
+                )
             }
         };
         let failed = reply.is_err();

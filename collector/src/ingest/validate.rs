@@ -37,20 +37,37 @@ pub enum Invalid {
     #[error("batch has {count} samples, the limit is {limit}")]
     TooManySamples { count: usize, limit: usize },
     /// Column lengths differ.
-    #[error("series_ids, timestamps_ms and values have different lengths ({ids}, {timestamps}, {values})")]
-    RaggedColumns { ids: usize, timestamps: usize, values: usize },
+    #[error(
+        "series_ids, timestamps_ms and values have different lengths ({ids}, {timestamps}, {values})"
+    )]
+    RaggedColumns {
+        ids: usize,
+        timestamps: usize,
+        values: usize,
+    },
     /// Empty metric name.
     #[error("series {id}: metric name is empty")]
     EmptyMetricName { id: u32 },
     /// Bad metric name.
-    #[error("series {id}: invalid metric name {name:?}: must match [a-zA-Z_:][a-zA-Z0-9_:]* and be at most {limit} bytes")]
+    #[error(
+        "series {id}: invalid metric name {name:?}: must match [a-zA-Z_:][a-zA-Z0-9_:]* and be at most {limit} bytes"
+    )]
     MetricName { id: u32, name: String, limit: usize },
     /// Bad label name.
-    #[error("series {id}: invalid label name {name:?}: must match [a-zA-Z_][a-zA-Z0-9_]*, not start with \"__\", and be at most {limit} bytes")]
+    #[error(
+        "series {id}: invalid label name {name:?}: must match [a-zA-Z_][a-zA-Z0-9_]*, not start with \"__\", and be at most {limit} bytes"
+    )]
     LabelName { id: u32, name: String, limit: usize },
     /// Label value too long or containing NUL.
-    #[error("series {id}: value of label {name:?} is {len} bytes or contains NUL; the limit is {limit} bytes")]
-    LabelValue { id: u32, name: String, len: usize, limit: usize },
+    #[error(
+        "series {id}: value of label {name:?} is {len} bytes or contains NUL; the limit is {limit} bytes"
+    )]
+    LabelValue {
+        id: u32,
+        name: String,
+        len: usize,
+        limit: usize,
+    },
     /// Same label twice.
     #[error("series {id}: label {name:?} appears twice")]
     DuplicateLabel { id: u32, name: String },
@@ -64,8 +81,14 @@ pub enum Invalid {
     #[error("sample {index}: series id {id} was not declared on this stream")]
     Undeclared { index: usize, id: u32 },
     /// Timestamp out of range.
-    #[error("sample {index}: timestamp {ts} ms is outside the accepted range (after 2000-01-01 and at most {max_future_ms} ms ahead of the collector's clock)")]
-    Timestamp { index: usize, ts: i64, max_future_ms: i64 },
+    #[error(
+        "sample {index}: timestamp {ts} ms is outside the accepted range (after 2000-01-01 and at most {max_future_ms} ms ahead of the collector's clock)"
+    )]
+    Timestamp {
+        index: usize,
+        ts: i64,
+        max_future_ms: i64,
+    },
     /// NaN or infinite value.
     #[error("sample {index}: value {value} is not a finite number")]
     NonFinite { index: usize, value: f64 },
@@ -94,13 +117,17 @@ impl Invalid {
 
 fn is_metric_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
 fn is_label_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !s.starts_with("__")
 }
@@ -112,16 +139,28 @@ pub fn series_labels(def: &SeriesDef, limits: &Limits) -> Result<Labels, Invalid
         return Err(Invalid::EmptyMetricName { id });
     }
     if def.metric.len() > limits.max_metric_name_bytes || !is_metric_name(&def.metric) {
-        return Err(Invalid::MetricName { id, name: def.metric.clone(), limit: limits.max_metric_name_bytes });
+        return Err(Invalid::MetricName {
+            id,
+            name: def.metric.clone(),
+            limit: limits.max_metric_name_bytes,
+        });
     }
     if def.labels.len() > limits.max_labels {
-        return Err(Invalid::TooManyLabels { id, count: def.labels.len(), limit: limits.max_labels });
+        return Err(Invalid::TooManyLabels {
+            id,
+            count: def.labels.len(),
+            limit: limits.max_labels,
+        });
     }
     let mut labels: Labels = Vec::with_capacity(def.labels.len() + 1);
     labels.push(("__name__".to_string(), def.metric.clone()));
     for l in &def.labels {
         if l.name.len() > limits.max_label_name_bytes || !is_label_name(&l.name) {
-            return Err(Invalid::LabelName { id, name: l.name.clone(), limit: limits.max_label_name_bytes });
+            return Err(Invalid::LabelName {
+                id,
+                name: l.name.clone(),
+                limit: limits.max_label_name_bytes,
+            });
         }
         if l.value.len() > limits.max_label_value_bytes || l.value.contains('\0') {
             return Err(Invalid::LabelValue {
@@ -135,23 +174,38 @@ pub fn series_labels(def: &SeriesDef, limits: &Limits) -> Result<Labels, Invalid
     }
     labels.sort();
     if let Some(w) = labels.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(Invalid::DuplicateLabel { id, name: w[0].0.clone() });
+        return Err(Invalid::DuplicateLabel {
+            id,
+            name: w[0].0.clone(),
+        });
     }
     Ok(labels)
 }
 
 /// Validates the sample columns of a batch. `declared` tells whether a
 /// stream-local id is known (declared earlier on the stream or in this batch).
-pub fn samples(batch: &SampleBatch, limits: &Limits, now_ms: i64, declared: impl Fn(u32) -> bool) -> Result<(), Invalid> {
+pub fn samples(
+    batch: &SampleBatch,
+    limits: &Limits,
+    now_ms: i64,
+    declared: impl Fn(u32) -> bool,
+) -> Result<(), Invalid> {
     if batch.seq == 0 {
         return Err(Invalid::ZeroSequence);
     }
     let (ids, timestamps, values) = (&batch.series_ids, &batch.timestamps_ms, &batch.values);
     if ids.len() != timestamps.len() || ids.len() != values.len() {
-        return Err(Invalid::RaggedColumns { ids: ids.len(), timestamps: timestamps.len(), values: values.len() });
+        return Err(Invalid::RaggedColumns {
+            ids: ids.len(),
+            timestamps: timestamps.len(),
+            values: values.len(),
+        });
     }
     if ids.len() > limits.max_batch_samples {
-        return Err(Invalid::TooManySamples { count: ids.len(), limit: limits.max_batch_samples });
+        return Err(Invalid::TooManySamples {
+            count: ids.len(),
+            limit: limits.max_batch_samples,
+        });
     }
     let max_ts = now_ms.saturating_add(limits.max_future_ms);
     for (index, ((&id, &ts), &value)) in ids.iter().zip(timestamps).zip(values).enumerate() {
@@ -159,7 +213,11 @@ pub fn samples(batch: &SampleBatch, limits: &Limits, now_ms: i64, declared: impl
             return Err(Invalid::Undeclared { index, id });
         }
         if !(MIN_TIMESTAMP_MS..=max_ts).contains(&ts) {
-            return Err(Invalid::Timestamp { index, ts, max_future_ms: limits.max_future_ms });
+            return Err(Invalid::Timestamp {
+                index,
+                ts,
+                max_future_ms: limits.max_future_ms,
+            });
         }
         if !value.is_finite() {
             return Err(Invalid::NonFinite { index, value });
@@ -188,7 +246,13 @@ mod tests {
         SeriesDef {
             id: 1,
             metric: metric.into(),
-            labels: labels.iter().map(|(n, v)| Label { name: n.to_string(), value: v.to_string() }).collect(),
+            labels: labels
+                .iter()
+                .map(|(n, v)| Label {
+                    name: n.to_string(),
+                    value: v.to_string(),
+                })
+                .collect(),
             kind: 1,
         }
     }
@@ -212,7 +276,10 @@ mod tests {
             (def("m", &[("a", &"x".repeat(33))]), "label_value_too_long"),
             (def("m", &[("a", "nul\0")]), "label_value_too_long"),
             (def("m", &[("a", "1"), ("a", "2")]), "duplicate_label"),
-            (def("m", &[("a", "1"), ("b", "1"), ("c", "1"), ("d", "1")]), "too_many_labels"),
+            (
+                def("m", &[("a", "1"), ("b", "1"), ("c", "1"), ("d", "1")]),
+                "too_many_labels",
+            ),
         ];
         for (d, reason) in cases {
             let err = series_labels(&d, &lim).unwrap_err();
@@ -234,18 +301,38 @@ mod tests {
         assert!(samples(&batch(vec![1], vec![now], vec![1.0]), &limits(), now, ok).is_ok());
         let cases = [
             (batch(vec![1], vec![now], vec![]), "ragged_columns"),
-            (batch(vec![1; 11], vec![now; 11], vec![1.0; 11]), "too_many_samples"),
+            (
+                batch(vec![1; 11], vec![now; 11], vec![1.0; 11]),
+                "too_many_samples",
+            ),
             (batch(vec![2], vec![now], vec![1.0]), "undeclared_series"),
             (batch(vec![1], vec![5], vec![1.0]), "invalid_timestamp"),
-            (batch(vec![1], vec![now + 7_200_000], vec![1.0]), "invalid_timestamp"),
-            (batch(vec![1], vec![now], vec![f64::NAN]), "non_finite_value"),
-            (batch(vec![1], vec![now], vec![f64::INFINITY]), "non_finite_value"),
+            (
+                batch(vec![1], vec![now + 7_200_000], vec![1.0]),
+                "invalid_timestamp",
+            ),
+            (
+                batch(vec![1], vec![now], vec![f64::NAN]),
+                "non_finite_value",
+            ),
+            (
+                batch(vec![1], vec![now], vec![f64::INFINITY]),
+                "non_finite_value",
+            ),
         ];
         for (b, reason) in cases {
-            assert_eq!(samples(&b, &limits(), now, |id| id == 1).unwrap_err().reason(), reason);
+            assert_eq!(
+                samples(&b, &limits(), now, |id| id == 1)
+                    .unwrap_err()
+                    .reason(),
+                reason
+            );
         }
         let mut zero = batch(vec![], vec![], vec![]);
         zero.seq = 0;
-        assert_eq!(samples(&zero, &limits(), now, ok).unwrap_err(), Invalid::ZeroSequence);
+        assert_eq!(
+            samples(&zero, &limits(), now, ok).unwrap_err(),
+            Invalid::ZeroSequence
+        );
     }
 }

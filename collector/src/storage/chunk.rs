@@ -75,7 +75,12 @@ pub fn encode(samples: &[(i64, f64)]) -> Vec<u8> {
 }
 
 /// Decodes a chunk, appending the samples with `start <= t <= end` to `out`.
-pub fn decode_into(buf: &[u8], start: i64, end: i64, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
+pub fn decode_into(
+    buf: &[u8],
+    start: i64,
+    end: i64,
+    out: &mut Vec<(i64, f64)>,
+) -> Result<(), StorageError> {
     let corrupt = |why: &str| StorageError::Corrupt(format!("chunk: {why}"));
     match buf.first() {
         Some(&ENCODING_DELTA_F64) => {}
@@ -113,7 +118,9 @@ mod tests {
 
     #[test]
     fn round_trip_and_range_filter() {
-        let s: Vec<(i64, f64)> = (0..100).map(|i| (1_700_000_000_000 + i * 10_000, i as f64 * 0.5)).collect();
+        let s: Vec<(i64, f64)> = (0..100)
+            .map(|i| (1_700_000_000_000 + i * 10_000, i as f64 * 0.5))
+            .collect();
         let enc = encode(&s);
         let mut all = Vec::new();
         decode_into(&enc, i64::MIN, i64::MAX, &mut all).unwrap();
@@ -121,7 +128,10 @@ mod tests {
         let mut some = Vec::new();
         decode_into(&enc, s[10].0, s[19].0, &mut some).unwrap();
         assert_eq!(some, s[10..20]);
-        assert!(enc.len() < s.len() * 16, "delta timestamps must be smaller than raw");
+        assert!(
+            enc.len() < s.len() * 16,
+            "delta timestamps must be smaller than raw"
+        );
     }
 
     #[test]

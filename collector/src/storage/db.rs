@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Direction, IteratorMode, Options, ReadOptions,
-    WriteBatch, WriteOptions,
+    ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Direction, IteratorMode, Options,
+    ReadOptions, WriteBatch, WriteOptions,
 };
 
 use super::StorageError;
@@ -28,7 +28,14 @@ pub enum Cf {
 
 impl Cf {
     /// Every column family, in a fixed order.
-    pub const ALL: [Cf; 6] = [Cf::Meta, Cf::Series, Cf::Postings, Cf::Chunks, Cf::Log, Cf::Cmdb];
+    pub const ALL: [Cf; 6] = [
+        Cf::Meta,
+        Cf::Series,
+        Cf::Postings,
+        Cf::Chunks,
+        Cf::Log,
+        Cf::Cmdb,
+    ];
 
     /// The name RocksDB knows it by.
     pub fn name(self) -> &'static str {
@@ -70,7 +77,9 @@ impl Db {
         opts.create_missing_column_families(true);
         opts.set_max_background_jobs(2);
         opts.set_bytes_per_sync(1 << 20);
-        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf.options()));
+        let cfs = Cf::ALL
+            .iter()
+            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf.options()));
         let inner = DB::open_cf_descriptors(&opts, dir, cfs)?;
         Ok(Self { inner })
     }
@@ -95,7 +104,11 @@ impl Db {
     }
 
     /// Iterates forward from `from` to the end of the column family.
-    pub fn iter_from<'a>(&'a self, cf: Cf, from: &[u8]) -> impl Iterator<Item = Result<KeyValue, StorageError>> + 'a {
+    pub fn iter_from<'a>(
+        &'a self,
+        cf: Cf,
+        from: &[u8],
+    ) -> impl Iterator<Item = Result<KeyValue, StorageError>> + 'a {
         self.inner
             .iterator_cf(self.cf(cf), IteratorMode::From(from, Direction::Forward))
             .map(|r| r.map_err(StorageError::from))
@@ -112,13 +125,21 @@ impl Db {
             ro.set_iterate_upper_bound(upper);
         }
         self.inner
-            .iterator_cf_opt(self.cf(cf), ro, IteratorMode::From(prefix, Direction::Forward))
+            .iterator_cf_opt(
+                self.cf(cf),
+                ro,
+                IteratorMode::From(prefix, Direction::Forward),
+            )
             .map(|r| r.map_err(StorageError::from))
             .take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
     }
 
     /// The greatest key starting with `prefix`, with its value.
-    pub fn last_with_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Option<KeyValue>, StorageError> {
+    pub fn last_with_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+    ) -> Result<Option<KeyValue>, StorageError> {
         let mut ro = ReadOptions::default();
         ro.set_iterate_lower_bound(prefix.to_vec());
         let mode = match prefix_successor(prefix) {
@@ -137,8 +158,17 @@ impl Db {
 
     /// Approximate on-disk (SST) and in-memory (memtable) bytes of a column family.
     pub fn size_bytes(&self, cf: Cf) -> (u64, u64) {
-        let prop = |name: &str| self.inner.property_int_value_cf(self.cf(cf), name).ok().flatten().unwrap_or(0);
-        (prop("rocksdb.total-sst-files-size"), prop("rocksdb.cur-size-all-mem-tables"))
+        let prop = |name: &str| {
+            self.inner
+                .property_int_value_cf(self.cf(cf), name)
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        };
+        (
+            prop("rocksdb.total-sst-files-size"),
+            prop("rocksdb.cur-size-all-mem-tables"),
+        )
     }
 
     /// Flushes memtables and the WAL (used on clean shutdown).
@@ -182,9 +212,19 @@ mod tests {
             b.put_cf(db.cf(Cf::Meta), k, b"v");
         }
         db.write(b, true).unwrap();
-        let keys: Vec<_> = db.iter_prefix(Cf::Meta, &[1]).map(|r| r.unwrap().0.to_vec()).collect();
+        let keys: Vec<_> = db
+            .iter_prefix(Cf::Meta, &[1])
+            .map(|r| r.unwrap().0.to_vec())
+            .collect();
         assert_eq!(keys, vec![vec![1, 1], vec![1, 2], vec![1, 0xff]]);
-        assert_eq!(db.last_with_prefix(Cf::Meta, &[1]).unwrap().unwrap().0.to_vec(), vec![1, 0xff]);
+        assert_eq!(
+            db.last_with_prefix(Cf::Meta, &[1])
+                .unwrap()
+                .unwrap()
+                .0
+                .to_vec(),
+            vec![1, 0xff]
+        );
         assert!(db.last_with_prefix(Cf::Meta, &[3]).unwrap().is_none());
         assert!(db.iter_prefix(Cf::Chunks, &[1]).next().is_none());
     }

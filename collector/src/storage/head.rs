@@ -57,7 +57,8 @@ impl Head {
                 continue;
             }
             if let Some(first) = s.current.first()
-                && (s.current.len() >= MAX_CHUNK_SAMPLES || partition_start(first.0) != partition_start(ts))
+                && (s.current.len() >= MAX_CHUNK_SAMPLES
+                    || partition_start(first.0) != partition_start(ts))
             {
                 let full = std::mem::take(&mut s.current);
                 s.sealed.push(full);
@@ -72,8 +73,14 @@ impl Head {
     /// Samples of `id` in `[start, end]` held in memory, and the start keys of
     /// the in-memory chunks (stored chunks with those keys are older copies).
     pub fn read(&self, id: SeriesId, start: i64, end: i64) -> (Vec<(i64, f64)>, Vec<i64>) {
-        let Some(s) = self.series.get(&id) else { return (Vec::new(), Vec::new()) };
-        let chunks = s.sealed.iter().chain(std::iter::once(&s.current)).filter(|c| !c.is_empty());
+        let Some(s) = self.series.get(&id) else {
+            return (Vec::new(), Vec::new());
+        };
+        let chunks = s
+            .sealed
+            .iter()
+            .chain(std::iter::once(&s.current))
+            .filter(|c| !c.is_empty());
         let mut samples = Vec::new();
         let mut starts = Vec::new();
         for c in chunks {
@@ -87,8 +94,17 @@ impl Head {
     pub fn persist_into(&self, db: &Db, batch: &mut WriteBatch) -> usize {
         let mut n = 0;
         for (id, s) in self.series.iter().filter(|(_, s)| s.dirty) {
-            for c in s.sealed.iter().chain(std::iter::once(&s.current)).filter(|c| !c.is_empty()) {
-                batch.put_cf(db.cf(Cf::Chunks), keys::chunk(*id, c[0].0), chunk::encode(c));
+            for c in s
+                .sealed
+                .iter()
+                .chain(std::iter::once(&s.current))
+                .filter(|c| !c.is_empty())
+            {
+                batch.put_cf(
+                    db.cf(Cf::Chunks),
+                    keys::chunk(*id, c[0].0),
+                    chunk::encode(c),
+                );
                 n += 1;
             }
         }
@@ -107,7 +123,11 @@ impl Head {
     pub fn stats(&self) -> HeadStats {
         HeadStats {
             series: self.series.len(),
-            samples: self.series.values().map(|s| s.current.len() + s.sealed.iter().map(Vec::len).sum::<usize>()).sum(),
+            samples: self
+                .series
+                .values()
+                .map(|s| s.current.len() + s.sealed.iter().map(Vec::len).sum::<usize>())
+                .sum(),
         }
     }
 }

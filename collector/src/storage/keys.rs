@@ -261,7 +261,11 @@ pub fn decode_ci_change(key: &[u8]) -> Result<(String, i64, u32), StorageError> 
     }
     let at = ordered_to_ts(read_u64(&tail[..8]).ok_or_else(err)?);
     let counter = u32::from_be_bytes(tail[8..].try_into().map_err(|_| err())?);
-    Ok((String::from_utf8(id.to_vec()).map_err(|_| err())?, at, counter))
+    Ok((
+        String::from_utf8(id.to_vec()).map_err(|_| err())?,
+        at,
+        counter,
+    ))
 }
 
 /// Prefix of every relation of one CI.
@@ -302,7 +306,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -330,7 +337,11 @@ mod tests {
         let k = posting("host", "web01", 42);
         assert_eq!(
             decode_posting(&k).unwrap(),
-            Posting { name: "host".into(), value: "web01".into(), id: 42 }
+            Posting {
+                name: "host".into(),
+                value: "web01".into(),
+                id: 42
+            }
         );
         // All ids of one value are contiguous and in id order, and a value is
         // never interleaved with a longer value that shares its prefix.
@@ -345,7 +356,10 @@ mod tests {
     #[test]
     fn chunk_keys_sort_by_series_then_time() {
         assert_eq!(decode_chunk(&chunk(7, -5)).unwrap(), (7, -5));
-        assert_eq!(decode_chunk(&chunk(7, 1_700_000_000_000)).unwrap(), (7, 1_700_000_000_000));
+        assert_eq!(
+            decode_chunk(&chunk(7, 1_700_000_000_000)).unwrap(),
+            (7, 1_700_000_000_000)
+        );
         assert!(chunk(7, -1) < chunk(7, 0));
         assert!(chunk(7, 0) < chunk(7, 1));
         assert!(chunk(7, i64::MAX) < chunk(8, i64::MIN));
@@ -371,7 +385,10 @@ mod tests {
         assert!(k.starts_with(&ci_change_prefix("abc")));
         assert!(!ci_change("abcd", 0, 0).starts_with(&ci_change_prefix("abc")));
         let r = ci_relation("a", "connected_to", "b");
-        assert_eq!(decode_ci_relation(&r).unwrap(), ("a".into(), "connected_to".into(), "b".into()));
+        assert_eq!(
+            decode_ci_relation(&r).unwrap(),
+            ("a".into(), "connected_to".into(), "b".into())
+        );
         assert!(decode_ci_relation(&[CI_RELATION, b'a', 0]).is_err());
     }
 }

@@ -3,9 +3,9 @@
 //! Layout: varint count, then per sample varint series id, zigzag varint
 //! timestamp delta (to the previous sample of the record), little-endian f64.
 
+use super::Sample;
 use super::StorageError;
 use super::chunk::{get_signed, get_varint, put_signed, put_unsigned};
-use super::Sample;
 
 /// Encodes samples into a log record.
 pub fn encode(samples: &[Sample]) -> Vec<u8> {
@@ -35,7 +35,11 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Sample>, StorageError> {
         let id = get_varint(buf, &mut pos).ok_or_else(corrupt)?;
         let ts = prev.wrapping_add(get_signed(buf, &mut pos).ok_or_else(corrupt)?);
         prev = ts;
-        let bytes: [u8; 8] = buf.get(pos..pos + 8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?;
+        let bytes: [u8; 8] = buf
+            .get(pos..pos + 8)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?;
         pos += 8;
         out.push((id, ts, f64::from_le_bytes(bytes)));
     }
@@ -51,7 +55,11 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let s = vec![(1, 1_700_000_000_000, 1.5), (300_000, 1_699_999_999_000, -2.0), (2, 0, f64::MAX)];
+        let s = vec![
+            (1, 1_700_000_000_000, 1.5),
+            (300_000, 1_699_999_999_000, -2.0),
+            (2, 0, f64::MAX),
+        ];
         assert_eq!(decode(&encode(&s)).unwrap(), s);
         assert_eq!(decode(&encode(&[])).unwrap(), vec![]);
     }

@@ -80,7 +80,11 @@ impl Storage {
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Self, StorageError> {
         let db = Arc::new(Db::open(dir)?);
         let series = SeriesIndex::load(db.clone())?;
-        let checkpoint = db.get(Cf::Meta, keys::CHECKPOINT)?.map(|v| decode_u64(&v)).transpose()?.unwrap_or(0);
+        let checkpoint = db
+            .get(Cf::Meta, keys::CHECKPOINT)?
+            .map(|v| decode_u64(&v))
+            .transpose()?
+            .unwrap_or(0);
         let storage = Self {
             db: db.clone(),
             series,
@@ -121,7 +125,12 @@ impl Storage {
             last = seq;
         }
         self.next_log_seq.store(last + 1, Ordering::SeqCst);
-        tracing::info!(checkpoint, last_log_seq = last, samples = replayed, "recovered ingest log");
+        tracing::info!(
+            checkpoint,
+            last_log_seq = last,
+            samples = replayed,
+            "recovered ingest log"
+        );
         Ok(())
     }
 
@@ -130,7 +139,11 @@ impl Storage {
     /// samples visible to readers. Samples of a series must be in time order;
     /// ones not newer than what is stored are skipped, so a resent batch never
     /// duplicates data.
-    pub fn append(&self, samples: &[Sample], extra: WriteBatch) -> Result<AppendOutcome, StorageError> {
+    pub fn append(
+        &self,
+        samples: &[Sample],
+        extra: WriteBatch,
+    ) -> Result<AppendOutcome, StorageError> {
         let _shared = self.gate.read();
         let mut batch = extra;
         if !samples.is_empty() {
@@ -150,7 +163,11 @@ impl Storage {
         let mut batch = WriteBatch::default();
         let written = head.persist_into(&self.db, &mut batch);
         batch.delete_range_cf(self.db.cf(Cf::Log), keys::log(0), keys::log(covered + 1));
-        batch.put_cf(self.db.cf(Cf::Meta), keys::CHECKPOINT, covered.to_be_bytes());
+        batch.put_cf(
+            self.db.cf(Cf::Meta),
+            keys::CHECKPOINT,
+            covered.to_be_bytes(),
+        );
         self.db.write(batch, true)?;
         head.mark_persisted();
         tracing::debug!(chunks = written, log_seq = covered, "checkpoint written");
@@ -158,7 +175,12 @@ impl Storage {
     }
 
     /// Samples of one series with `start_ms <= t <= end_ms`, in time order.
-    pub fn samples(&self, id: SeriesId, start_ms: i64, end_ms: i64) -> Result<Vec<(i64, f64)>, StorageError> {
+    pub fn samples(
+        &self,
+        id: SeriesId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(i64, f64)>, StorageError> {
         let (memory_chunks, memory_starts) = self.head.lock().read(id, start_ms, end_ms);
         let mut out = Vec::new();
         let from = keys::chunk(id, chunk::partition_start(start_ms));
@@ -196,7 +218,10 @@ impl Storage {
 
 /// Decodes a big-endian u64 value.
 pub fn decode_u64(v: &[u8]) -> Result<u64, StorageError> {
-    v.try_into()
-        .map(u64::from_be_bytes)
-        .map_err(|_| StorageError::Corrupt(format!("expected 8-byte integer, got {} bytes", v.len())))
+    v.try_into().map(u64::from_be_bytes).map_err(|_| {
+        StorageError::Corrupt(format!("expected 8-byte integer, got {} bytes", v.len()))
+    })
 }
+
+#[cfg(test)]
+mod tests;

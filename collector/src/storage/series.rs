@@ -47,15 +47,27 @@ impl SeriesIndex {
         for item in db.iter_prefix(Cf::Series, &[keys::SERIES_BY_ID]) {
             let (key, value) = item?;
             let id = keys::decode_series_by_id(&key)?;
-            let (&kind, canonical) =
-                value.split_first().ok_or_else(|| StorageError::Corrupt(format!("empty series record {id}")))?;
+            let (&kind, canonical) = value
+                .split_first()
+                .ok_or_else(|| StorageError::Corrupt(format!("empty series record {id}")))?;
             let labels = keys::decode_canonical_labels(canonical)?;
             maps.by_key.insert(canonical.to_vec(), id);
-            maps.by_id.insert(id, Arc::new(SeriesDef { labels, kind: i32::from(kind) }));
+            maps.by_id.insert(
+                id,
+                Arc::new(SeriesDef {
+                    labels,
+                    kind: i32::from(kind),
+                }),
+            );
             max_id = max_id.max(id);
         }
         tracing::info!(series = maps.by_id.len(), "loaded series index");
-        Ok(Self { db, maps: RwLock::new(maps), create: Mutex::new(()), next_id: AtomicU64::new(max_id + 1) })
+        Ok(Self {
+            db,
+            maps: RwLock::new(maps),
+            create: Mutex::new(()),
+            next_id: AtomicU64::new(max_id + 1),
+        })
     }
 
     /// Number of series.
@@ -70,7 +82,12 @@ impl SeriesIndex {
 
     /// The id of a (validated, sorted) label set, creating the series if new.
     /// The `kind` of an existing series is not changed.
-    pub fn resolve(&self, labels: &Labels, kind: i32, sync: bool) -> Result<SeriesId, StorageError> {
+    pub fn resolve(
+        &self,
+        labels: &Labels,
+        kind: i32,
+        sync: bool,
+    ) -> Result<SeriesId, StorageError> {
         let canonical = keys::canonical_labels(labels);
         if let Some(id) = self.maps.read().by_key.get(&canonical) {
             return Ok(*id);
@@ -84,7 +101,11 @@ impl SeriesIndex {
         let mut batch = WriteBatch::default();
         let mut by_key_value = id.to_be_bytes().to_vec();
         by_key_value.push(kind_byte);
-        batch.put_cf(self.db.cf(Cf::Series), keys::series_by_labels(&canonical), by_key_value);
+        batch.put_cf(
+            self.db.cf(Cf::Series),
+            keys::series_by_labels(&canonical),
+            by_key_value,
+        );
         let mut by_id_value = vec![kind_byte];
         by_id_value.extend_from_slice(&canonical);
         batch.put_cf(self.db.cf(Cf::Series), keys::series_by_id(id), by_id_value);
@@ -94,7 +115,13 @@ impl SeriesIndex {
         self.db.write(batch, sync)?;
         let mut maps = self.maps.write();
         maps.by_key.insert(canonical, id);
-        maps.by_id.insert(id, Arc::new(SeriesDef { labels: labels.clone(), kind: i32::from(kind_byte) }));
+        maps.by_id.insert(
+            id,
+            Arc::new(SeriesDef {
+                labels: labels.clone(),
+                kind: i32::from(kind_byte),
+            }),
+        );
         Ok(id)
     }
 
@@ -112,7 +139,10 @@ impl SeriesIndex {
     /// through the postings in RocksDB; the rest are checked on the labels.
     pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<(SeriesId, Labels)>, StorageError> {
         let mut candidates: Option<BTreeSet<SeriesId>> = None;
-        for m in matchers.iter().filter(|m| m.op == MatchOp::Equal && !m.value.is_empty()) {
+        for m in matchers
+            .iter()
+            .filter(|m| m.op == MatchOp::Equal && !m.value.is_empty())
+        {
             let prefix = keys::posting_value_prefix(&m.name, &m.value);
             let mut ids = BTreeSet::new();
             for item in self.db.iter_prefix(Cf::Postings, &prefix) {
@@ -126,7 +156,11 @@ impl SeriesIndex {
         let maps = self.maps.read();
         let matches = |def: &SeriesDef| {
             matchers.iter().all(|m| {
-                let v = def.labels.iter().find(|(n, _)| *n == m.name).map_or("", |(_, v)| v.as_str());
+                let v = def
+                    .labels
+                    .iter()
+                    .find(|(n, _)| *n == m.name)
+                    .map_or("", |(_, v)| v.as_str());
                 m.matches(v)
             })
         };
@@ -137,7 +171,12 @@ impl SeriesIndex {
                 .filter(|(_, d)| matches(d))
                 .map(|(id, d)| (id, d.labels.clone()))
                 .collect(),
-            None => maps.by_id.iter().filter(|(_, d)| matches(d)).map(|(id, d)| (*id, d.labels.clone())).collect(),
+            None => maps
+                .by_id
+                .iter()
+                .filter(|(_, d)| matches(d))
+                .map(|(id, d)| (*id, d.labels.clone()))
+                .collect(),
         };
         out.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(out)
@@ -146,7 +185,11 @@ impl SeriesIndex {
     /// Every label name in use.
     pub fn label_names(&self) -> Vec<String> {
         let maps = self.maps.read();
-        let names: BTreeSet<&str> = maps.by_id.values().flat_map(|d| d.labels.iter().map(|(n, _)| n.as_str())).collect();
+        let names: BTreeSet<&str> = maps
+            .by_id
+            .values()
+            .flat_map(|d| d.labels.iter().map(|(n, _)| n.as_str()))
+            .collect();
         names.into_iter().map(String::from).collect()
     }
 
@@ -156,7 +199,12 @@ impl SeriesIndex {
         let values: BTreeSet<&str> = maps
             .by_id
             .values()
-            .flat_map(|d| d.labels.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()))
+            .flat_map(|d| {
+                d.labels
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, v)| v.as_str())
+            })
             .collect();
         values.into_iter().map(String::from).collect()
     }

@@ -15,7 +15,12 @@ impl SeriesSource for Storage {
         Ok(self.series().select(matchers)?)
     }
 
-    fn samples(&self, id: SeriesId, start_ms: i64, end_ms: i64) -> Result<Vec<(i64, f64)>, QueryError> {
+    fn samples(
+        &self,
+        id: SeriesId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(i64, f64)>, QueryError> {
         Ok(Storage::samples(self, id, start_ms, end_ms)?)
     }
 
