@@ -110,25 +110,39 @@ impl Config {
         let file = match path {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-                parse_file(&text).map_err(|e| Error::Config(vec![format!("{}: {e}", p.display())]))?
+                parse_file(&text)
+                    .map_err(|e| Error::Config(vec![format!("{}: {e}", p.display())]))?
             }
             None => FileConfig::default(),
         };
         let config = Self::merge(file, overrides);
         let problems = config.problems();
-        if problems.is_empty() { Ok(config) } else { Err(Error::Config(problems)) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(Error::Config(problems))
+        }
     }
 
     /// Combines defaults, the file, and the command line, without validating.
     pub fn merge(file: FileConfig, cli: Overrides) -> Self {
         Self {
-            collector: cli.collector.or(file.collector).unwrap_or_else(|| DEFAULT_COLLECTOR.to_string()),
+            collector: cli
+                .collector
+                .or(file.collector)
+                .unwrap_or_else(|| DEFAULT_COLLECTOR.to_string()),
             interval: cli.interval.or(file.interval).unwrap_or(DEFAULT_INTERVAL),
-            state_dir: cli.state_dir.or(file.state_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
+            state_dir: cli
+                .state_dir
+                .or(file.state_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
             labels: file.labels,
             queue: QueueConfig {
                 max_batches: file.queue.max_batches.unwrap_or(DEFAULT_MAX_BATCHES),
-                max_batch_samples: file.queue.max_batch_samples.unwrap_or(DEFAULT_MAX_BATCH_SAMPLES),
+                max_batch_samples: file
+                    .queue
+                    .max_batch_samples
+                    .unwrap_or(DEFAULT_MAX_BATCH_SAMPLES),
             },
             log_level: file.log.level.unwrap_or_else(|| "info".to_string()),
         }
@@ -151,7 +165,10 @@ impl Config {
             p.push("state_dir: must not be empty".to_string());
         }
         if self.labels.len() > MAX_EXTRA_LABELS {
-            p.push(format!("labels: at most {MAX_EXTRA_LABELS} extra labels, got {}", self.labels.len()));
+            p.push(format!(
+                "labels: at most {MAX_EXTRA_LABELS} extra labels, got {}",
+                self.labels.len()
+            ));
         }
         for (name, value) in &self.labels {
             if let Err(why) = check_label(name, value) {
@@ -159,7 +176,10 @@ impl Config {
             }
         }
         if !(1..=1_000_000).contains(&self.queue.max_batches) {
-            p.push(format!("queue.max_batches: must be between 1 and 1000000, got {}", self.queue.max_batches));
+            p.push(format!(
+                "queue.max_batches: must be between 1 and 1000000, got {}",
+                self.queue.max_batches
+            ));
         }
         if !(1..=1_000_000).contains(&self.queue.max_batch_samples) {
             p.push(format!(
@@ -180,11 +200,21 @@ pub fn parse_file(text: &str) -> std::result::Result<FileConfig, toml::de::Error
 }
 
 fn check_collector_url(url: &str) -> std::result::Result<(), String> {
-    let uri: tonic::transport::Uri = url.parse().map_err(|e| format!("{url:?} is not a valid URL: {e}"))?;
+    let uri: tonic::transport::Uri = url
+        .parse()
+        .map_err(|e| format!("{url:?} is not a valid URL: {e}"))?;
     match uri.scheme_str() {
         Some("http") => {}
-        Some("https") => return Err(format!("{url:?}: https is not supported by this build; use http://")),
-        _ => return Err(format!("{url:?} is not a valid URL: expected http://host:port")),
+        Some("https") => {
+            return Err(format!(
+                "{url:?}: https is not supported by this build; use http://"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "{url:?} is not a valid URL: expected http://host:port"
+            ));
+        }
     }
     if uri.host().is_none_or(str::is_empty) {
         return Err(format!("{url:?} has no host"));
@@ -206,16 +236,24 @@ fn check_log_level(level: &str) -> std::result::Result<(), String> {
 
 fn check_label(name: &str, value: &str) -> std::result::Result<(), String> {
     let mut chars = name.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid || name.starts_with("__") {
-        return Err("label names must match [a-zA-Z_][a-zA-Z0-9_]* and not start with \"__\"".to_string());
+        return Err(
+            "label names must match [a-zA-Z_][a-zA-Z0-9_]* and not start with \"__\"".to_string(),
+        );
     }
     if RESERVED_LABELS.contains(&name) {
-        return Err(format!("{name:?} is set by the agent itself; choose another name"));
+        return Err(format!(
+            "{name:?} is set by the agent itself; choose another name"
+        ));
     }
     if value.len() > MAX_LABEL_VALUE_BYTES || value.contains('\0') {
-        return Err(format!("value must be at most {MAX_LABEL_VALUE_BYTES} bytes without NUL"));
+        return Err(format!(
+            "value must be at most {MAX_LABEL_VALUE_BYTES} bytes without NUL"
+        ));
     }
     Ok(())
 }
@@ -228,7 +266,11 @@ mod tests {
         let file = parse_file(text).map_err(|e| Error::Config(vec![e.to_string()]))?;
         let c = Config::merge(file, Overrides::default());
         let p = c.problems();
-        if p.is_empty() { Ok(c) } else { Err(Error::Config(p)) }
+        if p.is_empty() {
+            Ok(c)
+        } else {
+            Err(Error::Config(p))
+        }
     }
 
     fn problems(text: &str) -> Vec<String> {
@@ -244,7 +286,13 @@ mod tests {
         assert_eq!(c.collector, DEFAULT_COLLECTOR);
         assert_eq!(c.interval, Duration::from_secs(10));
         assert_eq!(c.state_dir, PathBuf::from(DEFAULT_STATE_DIR));
-        assert_eq!(c.queue, QueueConfig { max_batches: 1000, max_batch_samples: 5000 });
+        assert_eq!(
+            c.queue,
+            QueueConfig {
+                max_batches: 1000,
+                max_batch_samples: 5000
+            }
+        );
         assert_eq!(c.log_level, "info");
     }
 
@@ -259,7 +307,13 @@ mod tests {
         assert_eq!(c.interval, Duration::from_secs(300));
         assert_eq!(c.state_dir, PathBuf::from("/var/lib/x"));
         assert_eq!(c.labels.get("env").map(String::as_str), Some("prod"));
-        assert_eq!(c.queue, QueueConfig { max_batches: 10, max_batch_samples: 100 });
+        assert_eq!(
+            c.queue,
+            QueueConfig {
+                max_batches: 10,
+                max_batch_samples: 100
+            }
+        );
         assert_eq!(c.log_level, "debug");
     }
 
@@ -270,11 +324,22 @@ mod tests {
              [queue]\nmax_batches = 0\nmax_batch_samples = 0\n[log]\nlevel = \"loud=verbose=yes\"\n",
         );
         let joined = p.join("\n");
-        assert!(p.contains(&"interval: must be at least 1s, got 500ms".to_string()), "{joined}");
-        for key in
-            ["collector:", "labels.host:", "labels.bad-name:", "queue.max_batches:", "queue.max_batch_samples:", "log.level:"]
-        {
-            assert!(p.iter().any(|l| l.starts_with(key)), "{key} missing in:\n{joined}");
+        assert!(
+            p.contains(&"interval: must be at least 1s, got 500ms".to_string()),
+            "{joined}"
+        );
+        for key in [
+            "collector:",
+            "labels.host:",
+            "labels.bad-name:",
+            "queue.max_batches:",
+            "queue.max_batch_samples:",
+            "log.level:",
+        ] {
+            assert!(
+                p.iter().any(|l| l.starts_with(key)),
+                "{key} missing in:\n{joined}"
+            );
         }
         assert_eq!(p.len(), 7, "{joined}");
         assert!(problems("[log]\nlevel = \"verbose\"\n")[0].starts_with("log.level:"));
@@ -283,7 +348,10 @@ mod tests {
 
     #[test]
     fn interval_below_one_second_is_rejected() {
-        assert_eq!(problems("interval = \"999ms\"\n"), vec!["interval: must be at least 1s, got 999ms"]);
+        assert_eq!(
+            problems("interval = \"999ms\"\n"),
+            vec!["interval: must be at least 1s, got 999ms"]
+        );
         assert!(from_text("interval = \"1s\"\n").is_ok());
     }
 
@@ -291,7 +359,9 @@ mod tests {
     fn unknown_keys_are_named() {
         let e = parse_file("intervall = \"5s\"\n").unwrap_err().to_string();
         assert!(e.contains("intervall"), "{e}");
-        let e = parse_file("[queue]\nmax_batchez = 5\n").unwrap_err().to_string();
+        let e = parse_file("[queue]\nmax_batchez = 5\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("max_batchez"), "{e}");
     }
 
@@ -305,7 +375,10 @@ mod tests {
     #[test]
     fn command_line_overrides_file() {
         let file = parse_file("interval = \"30s\"\ncollector = \"http://a:1\"\n").unwrap();
-        let cli = Overrides { interval: Some(Duration::from_secs(2)), ..Default::default() };
+        let cli = Overrides {
+            interval: Some(Duration::from_secs(2)),
+            ..Default::default()
+        };
         let c = Config::merge(file, cli);
         assert_eq!(c.interval, Duration::from_secs(2));
         assert_eq!(c.collector, "http://a:1");
@@ -316,10 +389,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agent.toml");
         std::fs::write(&path, "interval = [\n").unwrap();
-        let e = Config::load(Some(&path), Overrides::default()).unwrap_err().to_string();
+        let e = Config::load(Some(&path), Overrides::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("agent.toml"), "{e}");
         let missing = dir.path().join("nope.toml");
-        let e = Config::load(Some(&missing), Overrides::default()).unwrap_err().to_string();
+        let e = Config::load(Some(&missing), Overrides::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("nope.toml"), "{e}");
     }
 }

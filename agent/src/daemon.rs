@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tocsin_proto::v1::Inventory;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
-use tocsin_proto::v1::Inventory;
 
 use crate::collect::Collector;
 use crate::config::Config;
@@ -32,7 +32,11 @@ pub async fn run(config: Config) -> Result<()> {
     })
     .await
     .map_err(|e| Error::Protocol(format!("inventory task failed: {e}")))?;
-    let host = if inventory.hostname.is_empty() { agent_id.clone() } else { inventory.hostname.clone() };
+    let host = if inventory.hostname.is_empty() {
+        agent_id.clone()
+    } else {
+        inventory.hostname.clone()
+    };
     tracing::info!(
         agent_id = %agent_id,
         host = %host,
@@ -56,9 +60,18 @@ pub async fn run(config: Config) -> Result<()> {
     ));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
-    let mut collecting = tokio::spawn(collect_loop(collector, config.interval, shared.clone(), shutdown_rx.clone()));
+    let mut collecting = tokio::spawn(collect_loop(
+        collector,
+        config.interval,
+        shared.clone(),
+        shutdown_rx.clone(),
+    ));
     let inventory_task = tokio::spawn(inventory_loop(gatherer, inventory_tx, shutdown_rx.clone()));
-    let transport = tokio::spawn(transport::run(config.collector.clone(), shared.clone(), shutdown_rx));
+    let transport = tokio::spawn(transport::run(
+        config.collector.clone(),
+        shared.clone(),
+        shutdown_rx,
+    ));
 
     let outcome = tokio::select! {
         signal = shutdown_signal() => {
@@ -118,7 +131,11 @@ async fn collect_loop(
         }
         shared.update_queue_stats();
         shared.new_batch.notify_one();
-        tracing::debug!(samples = pairs.len(), series = shared.registry().len(), "collected");
+        tracing::debug!(
+            samples = pairs.len(),
+            series = shared.registry().len(),
+            "collected"
+        );
         if dropped > 0 && last_drop_warning.is_none_or(|t| t.elapsed() >= DROP_WARNING_EVERY) {
             last_drop_warning = Some(Instant::now());
             tracing::warn!(
@@ -136,7 +153,8 @@ async fn inventory_loop(
     tx: watch::Sender<Arc<Inventory>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval_at(Instant::now() + INVENTORY_INTERVAL, INVENTORY_INTERVAL);
+    let mut tick =
+        tokio::time::interval_at(Instant::now() + INVENTORY_INTERVAL, INVENTORY_INTERVAL);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -179,5 +197,7 @@ async fn shutdown_signal() -> &'static str {
 
 /// Milliseconds since the Unix epoch.
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

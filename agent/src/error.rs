@@ -33,7 +33,7 @@ pub enum Error {
     System(#[from] sysinfo::Error),
 
     /// Connecting to the collector failed.
-    #[error("cannot connect to the collector: {0}")]
+    #[error("cannot connect to the collector: {}", chain(.0))]
     Connect(#[from] tonic::transport::Error),
 
     /// A gRPC call failed or the stream ended with a status.
@@ -52,8 +52,27 @@ pub enum Error {
 impl Error {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
+}
+
+/// An error and its sources, `outer: inner: innermost` (transport errors
+/// only say "transport error" at the top).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }
 
 /// Result with the agent's [`Error`].

@@ -61,11 +61,14 @@ pub fn canonical_name(host: &str) -> Option<String> {
     // list owned by libc that is released with freeaddrinfo below, after the
     // canonical name has been copied out of it.
     unsafe {
-        if libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) != 0 || res.is_null() {
+        if libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) != 0
+            || res.is_null()
+        {
             return None;
         }
         let name_ptr = (*res).ai_canonname;
-        let name = (!name_ptr.is_null()).then(|| CStr::from_ptr(name_ptr).to_string_lossy().into_owned());
+        let name =
+            (!name_ptr.is_null()).then(|| CStr::from_ptr(name_ptr).to_string_lossy().into_owned());
         libc::freeaddrinfo(res);
         name.filter(|n| !n.is_empty())
     }

@@ -21,8 +21,8 @@ pub mod transport;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::{Notify, watch};
 use tocsin_proto::v1::Inventory;
+use tokio::sync::{Notify, watch};
 
 pub use config::Config;
 pub use daemon::run;
@@ -84,7 +84,10 @@ impl Shared {
 
     /// Records the collector's samples-per-batch limit (0 = none given).
     pub fn set_collector_limit(&self, limit: u32) {
-        self.collector_limit.store(usize::try_from(limit).unwrap_or(usize::MAX), Ordering::Relaxed);
+        self.collector_limit.store(
+            usize::try_from(limit).unwrap_or(usize::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// Samples per batch in force: the smaller of the configuration and the collector's limit.

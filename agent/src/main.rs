@@ -39,7 +39,11 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let overrides = Overrides { collector: cli.collector, interval: cli.interval, state_dir: cli.state_dir };
+    let overrides = Overrides {
+        collector: cli.collector,
+        interval: cli.interval,
+        state_dir: cli.state_dir,
+    };
     let config = match Config::load(cli.config.as_deref(), overrides) {
         Ok(c) => c,
         Err(e) => {
@@ -50,17 +54,30 @@ fn main() -> ExitCode {
     if cli.check_config {
         match &cli.config {
             Some(p) => println!("{}: configuration is valid", p.display()),
-            None => println!("configuration is valid (no --config file given; defaults and flags checked)"),
+            None => println!(
+                "configuration is valid (no --config file given; defaults and flags checked)"
+            ),
         }
         return ExitCode::SUCCESS;
     }
 
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
 
     // One worker thread is plenty: the work is a little I/O every interval.
     // Collection itself runs on the blocking pool so a slow filesystem cannot stall sending.
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(2).build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(2)
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("tocsin-agent: cannot start the runtime: {e}");

@@ -98,7 +98,12 @@ pub struct MemoryQueue {
 impl MemoryQueue {
     /// A queue holding at most `max_batches` batches.
     pub fn new(max_batches: usize) -> Self {
-        Self { batches: VecDeque::new(), max_batches: max_batches.max(1), next_seq: None, dropped: 0 }
+        Self {
+            batches: VecDeque::new(),
+            max_batches: max_batches.max(1),
+            next_seq: None,
+            dropped: 0,
+        }
     }
 
     fn number_from(&mut self, first: u64) {
@@ -187,7 +192,12 @@ mod tests {
     use super::*;
 
     fn b(v: f64) -> Batch {
-        Batch { seq: 0, series_ids: vec![1], timestamps_ms: vec![1], values: vec![v] }
+        Batch {
+            seq: 0,
+            series_ids: vec![1],
+            timestamps_ms: vec![1],
+            values: vec![v],
+        }
     }
 
     fn seqs(q: &MemoryQueue) -> Vec<u64> {
@@ -205,7 +215,11 @@ mod tests {
         let mut q = MemoryQueue::new(10);
         q.push(b(1.0)).unwrap();
         q.push(b(2.0)).unwrap();
-        assert_eq!(q.next_after(0).unwrap(), None, "nothing is sendable before the sequence starts");
+        assert_eq!(
+            q.next_after(0).unwrap(),
+            None,
+            "nothing is sendable before the sequence starts"
+        );
         assert_eq!(q.resync(41).unwrap(), Resync::Started);
         assert_eq!(seqs(&q), vec![42, 43]);
         q.push(b(3.0)).unwrap();
@@ -241,7 +255,11 @@ mod tests {
         assert_eq!(q.push(b(4.0)).unwrap(), 1);
         assert_eq!(q.len(), 3);
         assert_eq!(q.dropped(), 2);
-        assert_eq!(seqs(&q), vec![3, 4, 5], "the newest survive, numbers are never reused");
+        assert_eq!(
+            seqs(&q),
+            vec![3, 4, 5],
+            "the newest survive, numbers are never reused"
+        );
         assert_eq!(q.next_after(0).unwrap().unwrap().values, vec![2.0]);
     }
 
@@ -266,8 +284,15 @@ mod tests {
     fn ticks_are_split_into_bounded_batches() {
         let samples: Vec<(u32, f64)> = (0..12).map(|i| (i, f64::from(i))).collect();
         let batches = split(&samples, 77, 5);
-        assert_eq!(batches.iter().map(Batch::len).collect::<Vec<_>>(), vec![5, 5, 2]);
-        assert!(batches.iter().all(|b| b.timestamps_ms.iter().all(|&t| t == 77)));
+        assert_eq!(
+            batches.iter().map(Batch::len).collect::<Vec<_>>(),
+            vec![5, 5, 2]
+        );
+        assert!(
+            batches
+                .iter()
+                .all(|b| b.timestamps_ms.iter().all(|&t| t == 77))
+        );
         let rejoined: Vec<u32> = batches.iter().flat_map(|b| b.series_ids.clone()).collect();
         assert_eq!(rejoined, (0..12).collect::<Vec<_>>());
         assert_eq!(split(&samples, 1, 100).len(), 1);

@@ -13,7 +13,15 @@ use tocsin_proto::v1::{Label, MetricKind, SampleBatch, SeriesDef};
 use crate::queue::Batch;
 
 /// Label names the agent sets itself; configured extra labels may not use them.
-pub const RESERVED_LABELS: &[&str] = &["host", "cpu", "mountpoint", "device", "fstype", "interface", "sensor"];
+pub const RESERVED_LABELS: &[&str] = &[
+    "host",
+    "cpu",
+    "mountpoint",
+    "device",
+    "fstype",
+    "interface",
+    "sensor",
+];
 
 /// Prometheus metric type of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,12 +57,22 @@ pub struct Sample {
 impl Sample {
     /// A gauge sample without labels.
     pub fn gauge(metric: &'static str, value: f64) -> Self {
-        Self { metric, kind: Kind::Gauge, labels: Vec::new(), value }
+        Self {
+            metric,
+            kind: Kind::Gauge,
+            labels: Vec::new(),
+            value,
+        }
     }
 
     /// A counter sample without labels.
     pub fn counter(metric: &'static str, value: f64) -> Self {
-        Self { metric, kind: Kind::Counter, labels: Vec::new(), value }
+        Self {
+            metric,
+            kind: Kind::Counter,
+            labels: Vec::new(),
+            value,
+        }
     }
 
     /// Adds a label.
@@ -83,13 +101,26 @@ pub struct Registry {
 impl Registry {
     /// A registry adding `common` labels (host and configured extras) to every series.
     pub fn new(common: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self { common: common.into_iter().collect(), ids: HashMap::new(), defs: Vec::new() }
+        Self {
+            common: common.into_iter().collect(),
+            ids: HashMap::new(),
+            defs: Vec::new(),
+        }
     }
 
     /// The id of the sample's series, registering it on first sight.
-    pub fn id(&mut self, metric: &'static str, kind: Kind, mut labels: Vec<(&'static str, String)>) -> u32 {
+    pub fn id(
+        &mut self,
+        metric: &'static str,
+        kind: Kind,
+        mut labels: Vec<(&'static str, String)>,
+    ) -> u32 {
         labels.sort();
-        let key = Key { metric, kind, labels };
+        let key = Key {
+            metric,
+            kind,
+            labels,
+        };
         if let Some(&id) = self.ids.get(&key) {
             return id;
         }
@@ -97,12 +128,23 @@ impl Registry {
         let mut all: Vec<Label> = key
             .labels
             .iter()
-            .map(|(n, v)| Label { name: (*n).to_string(), value: v.clone() })
-            .chain(self.common.iter().map(|(n, v)| Label { name: n.clone(), value: v.clone() }))
+            .map(|(n, v)| Label {
+                name: (*n).to_string(),
+                value: v.clone(),
+            })
+            .chain(self.common.iter().map(|(n, v)| Label {
+                name: n.clone(),
+                value: v.clone(),
+            }))
             .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all.dedup_by(|b, a| a.name == b.name); // series labels win over common ones
-        self.defs.push(SeriesDef { id, metric: metric.to_string(), labels: all, kind: MetricKind::from(kind) as i32 });
+        self.defs.push(SeriesDef {
+            id,
+            metric: metric.to_string(),
+            labels: all,
+            kind: MetricKind::from(kind) as i32,
+        });
         self.ids.insert(key, id);
         id
     }
@@ -195,7 +237,10 @@ mod tests {
     use super::*;
 
     fn registry() -> Registry {
-        Registry::new([("host".to_string(), "h1".to_string()), ("env".to_string(), "prod".to_string())])
+        Registry::new([
+            ("host".to_string(), "h1".to_string()),
+            ("env".to_string(), "prod".to_string()),
+        ])
     }
 
     fn batch(seq: u64, ids: &[u32]) -> Batch {
@@ -211,14 +256,37 @@ mod tests {
     fn ids_are_stable_and_distinct() {
         let mut r = registry();
         let a = r.id("node_load1", Kind::Gauge, vec![]);
-        let b = r.id("node_cpu_core_usage_percent", Kind::Gauge, vec![("cpu", "0".into())]);
-        let c = r.id("node_cpu_core_usage_percent", Kind::Gauge, vec![("cpu", "1".into())]);
+        let b = r.id(
+            "node_cpu_core_usage_percent",
+            Kind::Gauge,
+            vec![("cpu", "0".into())],
+        );
+        let c = r.id(
+            "node_cpu_core_usage_percent",
+            Kind::Gauge,
+            vec![("cpu", "1".into())],
+        );
         let d = r.id("node_load1", Kind::Counter, vec![]);
         assert_eq!((a, b, c, d), (1, 2, 3, 4));
-        assert_eq!(r.id("node_cpu_core_usage_percent", Kind::Gauge, vec![("cpu", "1".into())]), c);
+        assert_eq!(
+            r.id(
+                "node_cpu_core_usage_percent",
+                Kind::Gauge,
+                vec![("cpu", "1".into())]
+            ),
+            c
+        );
         // Label order does not matter.
-        let x = r.id("m", Kind::Gauge, vec![("device", "sda".into()), ("fstype", "ext4".into())]);
-        let y = r.id("m", Kind::Gauge, vec![("fstype", "ext4".into()), ("device", "sda".into())]);
+        let x = r.id(
+            "m",
+            Kind::Gauge,
+            vec![("device", "sda".into()), ("fstype", "ext4".into())],
+        );
+        let y = r.id(
+            "m",
+            Kind::Gauge,
+            vec![("fstype", "ext4".into()), ("device", "sda".into())],
+        );
         assert_eq!(x, y);
         assert_eq!(r.len(), 5);
     }
@@ -226,10 +294,21 @@ mod tests {
     #[test]
     fn definitions_carry_host_and_extra_labels_sorted() {
         let mut r = registry();
-        let id = r.id("node_network_receive_bytes_total", Kind::Counter, vec![("interface", "eth0".into())]);
+        let id = r.id(
+            "node_network_receive_bytes_total",
+            Kind::Counter,
+            vec![("interface", "eth0".into())],
+        );
         let def = r.def(id).unwrap();
-        let labels: Vec<_> = def.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect();
-        assert_eq!(labels, vec![("env", "prod"), ("host", "h1"), ("interface", "eth0")]);
+        let labels: Vec<_> = def
+            .labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            vec![("env", "prod"), ("host", "h1"), ("interface", "eth0")]
+        );
         assert_eq!(def.kind, MetricKind::Counter as i32);
         assert_eq!(def.metric, "node_network_receive_bytes_total");
         assert!(r.def(0).is_none() && r.def(99).is_none());
@@ -238,17 +317,28 @@ mod tests {
     #[test]
     fn intern_skips_non_finite_values() {
         let mut r = registry();
-        let out = r.intern(vec![Sample::gauge("a", 1.0), Sample::gauge("b", f64::NAN), Sample::gauge("a", 2.0)]);
+        let out = r.intern(vec![
+            Sample::gauge("a", 1.0),
+            Sample::gauge("b", f64::NAN),
+            Sample::gauge("a", 2.0),
+        ]);
         assert_eq!(out, vec![(1, 1.0), (1, 2.0)]);
     }
 
     #[test]
     fn each_stream_declares_an_id_once() {
         let mut r = registry();
-        let (a, b) = (r.id("a", Kind::Gauge, vec![]), r.id("b", Kind::Gauge, vec![]));
+        let (a, b) = (
+            r.id("a", Kind::Gauge, vec![]),
+            r.id("b", Kind::Gauge, vec![]),
+        );
         let mut stream1 = Declared::new();
         let w1 = encode_batch(&batch(1, &[a, a]), &r, &mut stream1);
-        assert_eq!(w1.series.iter().map(|d| d.id).collect::<Vec<_>>(), vec![a], "declared once even if used twice");
+        assert_eq!(
+            w1.series.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec![a],
+            "declared once even if used twice"
+        );
         let w2 = encode_batch(&batch(2, &[a, b]), &r, &mut stream1);
         assert_eq!(w2.series.iter().map(|d| d.id).collect::<Vec<_>>(), vec![b]);
         let w3 = encode_batch(&batch(3, &[a, b]), &r, &mut stream1);

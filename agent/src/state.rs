@@ -13,7 +13,10 @@ pub const AGENT_ID_FILE: &str = "agent_id";
 /// random id on first start.
 pub fn load_or_create_agent_id(state_dir: &Path) -> Result<String> {
     std::fs::create_dir_all(state_dir).map_err(|e| {
-        Error::io(state_dir, std::io::Error::new(e.kind(), format!("cannot create the state directory: {e}")))
+        Error::io(
+            state_dir,
+            std::io::Error::new(e.kind(), format!("cannot create the state directory: {e}")),
+        )
     })?;
     let path = state_dir.join(AGENT_ID_FILE);
     match std::fs::read_to_string(&path) {
@@ -45,14 +48,23 @@ pub fn new_agent_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
     b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Whether `id` is acceptable to the collector: 1-128 characters of `[A-Za-z0-9._:-]`.
 pub fn is_valid_agent_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 
 /// Writes `text` to a temporary file, syncs it, and renames it over `path`,
@@ -113,7 +125,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a-file");
         std::fs::write(&file, "x").unwrap();
-        let e = load_or_create_agent_id(&file.join("sub")).unwrap_err().to_string();
+        let e = load_or_create_agent_id(&file.join("sub"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a-file") && e.contains("state directory"), "{e}");
     }
 }

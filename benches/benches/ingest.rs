@@ -25,7 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use prost::Message;
 use tempfile::TempDir;
 use tocsin_benches::workload::{BatchGen, inventory, series_defs};
@@ -60,8 +62,13 @@ struct Rig {
 
 impl Rig {
     fn new(sync_writes: bool) -> Self {
-        let dir = tempfile::Builder::new().prefix("tocsin-bench-").tempdir().expect("temp dir");
-        let storage = Arc::new(Storage::open(dir.path(), StorageOptions { sync_writes }).expect("open store"));
+        let dir = tempfile::Builder::new()
+            .prefix("tocsin-bench-")
+            .tempdir()
+            .expect("temp dir");
+        let storage = Arc::new(
+            Storage::open(dir.path(), StorageOptions { sync_writes }).expect("open store"),
+        );
         let cmdb = Arc::new(Cmdb::new(storage.db().clone()));
         let limits = LimitsConfig::default().limits();
         let ingestor = Ingestor::new(storage.clone(), cmdb, limits, Arc::new(Metrics::default()));
@@ -70,12 +77,25 @@ impl Rig {
             agent_version: "bench".into(),
             inventory: Some(inventory("bench-poller", 0)),
         };
-        let last = ingestor.register(register).expect("register").last_acked_seq;
-        Self { storage, ingestor, seq: last + 1, batches: 0, _dir: dir }
+        let last = ingestor
+            .register(register)
+            .expect("register")
+            .last_acked_seq;
+        Self {
+            storage,
+            ingestor,
+            seq: last + 1,
+            batches: 0,
+            _dir: dir,
+        }
     }
 
     fn session(&self) -> StreamSession {
-        self.ingestor.open_session(&Hello { agent_id: AGENT.into() }).expect("open session")
+        self.ingestor
+            .open_session(&Hello {
+                agent_id: AGENT.into(),
+            })
+            .expect("open session")
     }
 
     /// Decodes `bytes`, renumbers and shifts the batch so that it is new, and
@@ -89,7 +109,10 @@ impl Rig {
         let result = self.ingestor.ingest(session, batch);
         let elapsed = start.elapsed();
         assert_eq!(result.code, 0, "batch rejected: {}", result.message);
-        assert_eq!(result.samples_stored as usize, BATCH_SAMPLES, "samples skipped: {result:?}");
+        assert_eq!(
+            result.samples_stored as usize, BATCH_SAMPLES,
+            "samples skipped: {result:?}"
+        );
         self.seq += 1;
         self.batches += 1;
         if self.batches.is_multiple_of(CHECKPOINT_EVERY) {
@@ -106,10 +129,18 @@ fn hosts(prefix: &str) -> Vec<String> {
 /// Encoded declaring batch and encoded ids-only batch over the same series.
 fn encoded_batches(host_prefix: &str) -> (Vec<u8>, Vec<u8>) {
     // Start an hour back: plenty of room for millions of 1 ms shifts.
-    let mut g = BatchGen::new(series_defs(&hosts(host_prefix), SERIES_PER_HOST), 1, now_ms() - 3_600_000, 1);
+    let mut g = BatchGen::new(
+        series_defs(&hosts(host_prefix), SERIES_PER_HOST),
+        1,
+        now_ms() - 3_600_000,
+        1,
+    );
     let declared = g.next_batch(BATCH_SAMPLES);
     let steady = g.next_batch(BATCH_SAMPLES);
-    assert_eq!((declared.series.len(), steady.series.len()), (BATCH_SAMPLES, 0));
+    assert_eq!(
+        (declared.series.len(), steady.series.len()),
+        (BATCH_SAMPLES, 0)
+    );
     (declared.encode_to_vec(), steady.encode_to_vec())
 }
 
@@ -176,13 +207,20 @@ fn decode(c: &mut Criterion) {
     let (declared, steady) = encoded_batches("app");
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Elements(BATCH_SAMPLES as u64));
-    group.bench_function("declared", |b| b.iter(|| SampleBatch::decode(black_box(declared.as_slice())).unwrap()));
-    group.bench_function("steady", |b| b.iter(|| SampleBatch::decode(black_box(steady.as_slice())).unwrap()));
+    group.bench_function("declared", |b| {
+        b.iter(|| SampleBatch::decode(black_box(declared.as_slice())).unwrap())
+    });
+    group.bench_function("steady", |b| {
+        b.iter(|| SampleBatch::decode(black_box(steady.as_slice())).unwrap())
+    });
     group.finish();
 }
 
 fn config() -> Criterion {
-    Criterion::default().sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3))
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
 }
 
 criterion_group! {

@@ -18,10 +18,19 @@ pub fn memory(pid: u32) -> Option<Memory> {
         status
             .lines()
             .find_map(|l| l.strip_prefix(key))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
             .map(|k| k * 1024)
     };
-    Some(Memory { rss: kib("VmRSS:")?, peak: kib("VmHWM:")? })
+    Some(Memory {
+        rss: kib("VmRSS:")?,
+        peak: kib("VmHWM:")?,
+    })
 }
 
 /// CPU time (user + system) `pid` has used so far; `None` if the process is gone.

@@ -11,18 +11,39 @@
 //! `start_ms + t * step_ms`. Timestamps of a series therefore strictly
 //! increase from batch to batch and no sample is ever a duplicate.
 
-use tocsin_proto::v1::{Inventory, Label, MetricKind, NetInterface, Package, SampleBatch, SeriesDef};
+use tocsin_proto::v1::{
+    Inventory, Label, MetricKind, NetInterface, Package, SampleBatch, SeriesDef,
+};
 
-const CPU_MODES: [&str; 8] = ["user", "system", "idle", "iowait", "irq", "softirq", "steal", "nice"];
+const CPU_MODES: [&str; 8] = [
+    "user", "system", "idle", "iowait", "irq", "softirq", "steal", "nice",
+];
 const MOUNTS: [&str; 6] = ["/", "/boot", "/var", "/home", "/var/lib/docker", "/data"];
-const MEMORY: [&str; 6] = ["MemTotal", "MemAvailable", "Buffers", "Cached", "SwapTotal", "SwapFree"];
-const PROCESSES: [&str; 6] = ["sshd", "nginx", "postgres", "java", "containerd", "tocsin-agent"];
+const MEMORY: [&str; 6] = [
+    "MemTotal",
+    "MemAvailable",
+    "Buffers",
+    "Cached",
+    "SwapTotal",
+    "SwapFree",
+];
+const PROCESSES: [&str; 6] = [
+    "sshd",
+    "nginx",
+    "postgres",
+    "java",
+    "containerd",
+    "tocsin-agent",
+];
 
 /// Number of metric families series are drawn from.
 pub const FAMILIES: usize = 10;
 
 fn label(name: &str, value: impl Into<String>) -> Label {
-    Label { name: name.to_string(), value: value.into() }
+    Label {
+        name: name.to_string(),
+        value: value.into(),
+    }
 }
 
 /// Name of the `k`-th item of `base`, numbered once `base` is used up.
@@ -48,31 +69,61 @@ pub fn host_series(host: &str, i: usize) -> (String, Vec<Label>, MetricKind) {
     let (metric, mut labels, kind) = match i % FAMILIES {
         0 => (
             "node_cpu_seconds_total",
-            vec![label("cpu", (k / CPU_MODES.len()).to_string()), label("mode", CPU_MODES[k % CPU_MODES.len()])],
+            vec![
+                label("cpu", (k / CPU_MODES.len()).to_string()),
+                label("mode", CPU_MODES[k % CPU_MODES.len()]),
+            ],
             MetricKind::Counter,
         ),
         f @ (1 | 2) => (
-            if f == 1 { "node_filesystem_avail_bytes" } else { "node_filesystem_size_bytes" },
+            if f == 1 {
+                "node_filesystem_avail_bytes"
+            } else {
+                "node_filesystem_size_bytes"
+            },
             vec![
                 label("mountpoint", mountpoint(k)),
-                label("device", format!("/dev/vd{}", char::from(b'a' + (k % 26) as u8))),
+                label(
+                    "device",
+                    format!("/dev/vd{}", char::from(b'a' + (k % 26) as u8)),
+                ),
                 label("fstype", if k == 1 { "vfat" } else { "ext4" }),
             ],
             MetricKind::Gauge,
         ),
         f @ (3 | 4) => (
-            if f == 3 { "node_network_receive_bytes_total" } else { "node_network_transmit_bytes_total" },
+            if f == 3 {
+                "node_network_receive_bytes_total"
+            } else {
+                "node_network_transmit_bytes_total"
+            },
             vec![label("device", format!("eth{k}"))],
             MetricKind::Counter,
         ),
         f @ (5 | 6) => (
-            if f == 5 { "node_disk_read_bytes_total" } else { "node_disk_written_bytes_total" },
+            if f == 5 {
+                "node_disk_read_bytes_total"
+            } else {
+                "node_disk_written_bytes_total"
+            },
             vec![label("device", format!("nvme{k}n1"))],
             MetricKind::Counter,
         ),
-        7 => ("node_memory_bytes", vec![label("type", nth(&MEMORY, k))], MetricKind::Gauge),
-        8 => ("process_cpu_seconds_total", vec![label("process", nth(&PROCESSES, k))], MetricKind::Counter),
-        _ => ("node_load", vec![label("window", format!("{}m", 1 + k))], MetricKind::Gauge),
+        7 => (
+            "node_memory_bytes",
+            vec![label("type", nth(&MEMORY, k))],
+            MetricKind::Gauge,
+        ),
+        8 => (
+            "process_cpu_seconds_total",
+            vec![label("process", nth(&PROCESSES, k))],
+            MetricKind::Counter,
+        ),
+        _ => (
+            "node_load",
+            vec![label("window", format!("{}m", 1 + k))],
+            MetricKind::Gauge,
+        ),
     };
     labels.push(host);
     labels.push(job);
@@ -86,7 +137,12 @@ pub fn series_defs(hosts: &[String], per_host: usize) -> Vec<SeriesDef> {
         for i in 0..per_host {
             let (metric, labels, kind) = host_series(host, i);
             let id = u32::try_from(out.len()).unwrap_or(u32::MAX);
-            out.push(SeriesDef { id, metric, labels, kind: kind as i32 });
+            out.push(SeriesDef {
+                id,
+                metric,
+                labels,
+                kind: kind as i32,
+            });
         }
     }
     out
@@ -107,8 +163,16 @@ pub fn inventory(hostname: &str, index: usize) -> Inventory {
         memory_bytes: 64 << 30,
         interfaces: vec![NetInterface {
             name: "eth0".into(),
-            mac: format!("52:54:00:00:{:02x}:{:02x}", (index >> 8) & 0xff, index & 0xff),
-            ips: vec![format!("10.{}.{}.{last}", (index >> 16) & 0xff, (index >> 8) & 0xff)],
+            mac: format!(
+                "52:54:00:00:{:02x}:{:02x}",
+                (index >> 8) & 0xff,
+                index & 0xff
+            ),
+            ips: vec![format!(
+                "10.{}.{}.{last}",
+                (index >> 16) & 0xff,
+                (index >> 8) & 0xff
+            )],
         }],
         machine_id: format!("{index:032x}"),
         dmi_vendor: "QEMU".into(),
@@ -116,7 +180,10 @@ pub fn inventory(hostname: &str, index: usize) -> Inventory {
         dmi_serial: format!("BENCH{index:06}"),
         boot_time: 1_700_000_000,
         agent_version: concat!("loadgen-", env!("CARGO_PKG_VERSION")).into(),
-        packages: vec![Package { name: "openssl".into(), version: "3.0.11".into() }],
+        packages: vec![Package {
+            name: "openssl".into(),
+            version: "3.0.11".into(),
+        }],
     }
 }
 
@@ -135,8 +202,18 @@ impl BatchGen {
     /// numbered `first_seq`, tick 0 at `start_ms`, ticks `step_ms` apart.
     pub fn new(defs: Vec<SeriesDef>, first_seq: u64, start_ms: i64, step_ms: i64) -> Self {
         assert!(!defs.is_empty(), "a workload needs at least one series");
-        let counter = defs.iter().map(|d| d.kind == MetricKind::Counter as i32).collect();
-        Self { defs, counter, next_sample: 0, next_seq: first_seq, start_ms, step_ms }
+        let counter = defs
+            .iter()
+            .map(|d| d.kind == MetricKind::Counter as i32)
+            .collect();
+        Self {
+            defs,
+            counter,
+            next_sample: 0,
+            next_seq: first_seq,
+            start_ms,
+            step_ms,
+        }
     }
 
     /// Number of series.
@@ -182,7 +259,9 @@ impl BatchGen {
                 1e6 + ((tick + i as u64) % 97) as f64 * 512.5
             };
             batch.series_ids.push(self.defs[i].id);
-            batch.timestamps_ms.push(self.start_ms + tick as i64 * self.step_ms);
+            batch
+                .timestamps_ms
+                .push(self.start_ms + tick as i64 * self.step_ms);
             batch.values.push(value);
         }
         self.next_sample += samples as u64;
@@ -202,7 +281,11 @@ mod tests {
         let keys: HashSet<_> = defs
             .iter()
             .map(|d| {
-                let mut l: Vec<_> = d.labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
+                let mut l: Vec<_> = d
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.clone(), l.value.clone()))
+                    .collect();
                 l.sort();
                 (d.metric.clone(), l)
             })

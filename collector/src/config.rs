@@ -50,6 +50,9 @@ pub struct StorageConfig {
     /// How often the in-memory head is written to chunks and the ingest log truncated.
     #[serde(with = "humantime_serde")]
     pub checkpoint_interval: Duration,
+    /// Checkpoint early once this many samples were stored since the last
+    /// one: bounds the memory of the head and the size of the ingest log.
+    pub max_unpersisted_samples: u64,
 }
 
 impl Default for StorageConfig {
@@ -57,6 +60,7 @@ impl Default for StorageConfig {
         Self {
             sync_writes: true,
             checkpoint_interval: Duration::from_secs(60),
+            max_unpersisted_samples: 5_000_000,
         }
     }
 }
@@ -199,6 +203,12 @@ impl CollectorConfig {
             1024,
             1 << 30,
         );
+        if self.storage.max_unpersisted_samples < 1000 {
+            p.push(format!(
+                "storage.max_unpersisted_samples: must be at least 1000, got {}",
+                self.storage.max_unpersisted_samples
+            ));
+        }
         if self.storage.checkpoint_interval < Duration::from_secs(1) {
             p.push(format!(
                 "storage.checkpoint_interval: must be at least 1s, got {}",

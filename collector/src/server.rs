@@ -10,7 +10,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::api::{self, AppState};
 use crate::cmdb::Cmdb;
-use crate::config::CollectorConfig;
+use crate::config::{CollectorConfig, StorageConfig};
 use crate::ingest::{IngestService, Ingestor};
 use crate::metrics::Metrics;
 use crate::storage::{Storage, StorageOptions};
@@ -73,8 +73,12 @@ pub async fn run(
         let _ = rx.wait_for(|s| *s).await;
     };
 
-    let service = IngestServer::new(IngestService::new(ingestor, metrics.clone()))
-        .max_decoding_message_size(config.limits.max_message_bytes);
+    let service = IngestServer::new(IngestService::new(
+        ingestor,
+        metrics.clone(),
+        stop_rx.clone(),
+    ))
+    .max_decoding_message_size(config.limits.max_message_bytes);
     let grpc = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(service)
@@ -88,7 +92,7 @@ pub async fn run(
         metrics,
     }));
     let http = axum::serve(http_listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let checkpoints = checkpoint_loop(storage.clone(), config.storage.checkpoint_interval, stop_rx);
+    let checkpoints = checkpoint_loop(storage.clone(), config.storage.clone(), stop_rx);
 
     let (grpc_res, http_res, ()) = tokio::join!(grpc, http, checkpoints);
     grpc_res.map_err(|e| anyhow::anyhow!("gRPC server failed: {e}"))?;
@@ -107,20 +111,26 @@ pub async fn run(
 
 async fn checkpoint_loop(
     storage: Arc<Storage>,
-    every: Duration,
+    config: StorageConfig,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(every);
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
+    let mut last = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
+        let due = last.elapsed() >= config.checkpoint_interval;
+        let full = storage.unpersisted_samples() >= config.max_unpersisted_samples;
+        if !due && !full {
+            continue;
+        }
+        last = tokio::time::Instant::now();
         let s = storage.clone();
         match tokio::task::spawn_blocking(move || s.checkpoint()).await {
-            Ok(Ok(chunks)) => tracing::debug!(chunks, "checkpoint"),
+            Ok(Ok(chunks)) => tracing::debug!(chunks, early = full && !due, "checkpoint"),
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "checkpoint failed; the ingest log keeps the data")
             }

@@ -12,9 +12,15 @@ pub fn collect(system: &mut System, primed: &mut bool, out: &mut Vec<Sample>) {
         *primed = true;
         return;
     }
-    out.push(Sample::gauge("node_cpu_usage_percent", clamp_percent(system.global_cpu_usage())));
+    out.push(Sample::gauge(
+        "node_cpu_usage_percent",
+        clamp_percent(system.global_cpu_usage()),
+    ));
     for (i, cpu) in system.cpus().iter().enumerate() {
-        out.push(Sample::gauge("node_cpu_core_usage_percent", clamp_percent(cpu.usage())).label("cpu", i.to_string()));
+        out.push(
+            Sample::gauge("node_cpu_core_usage_percent", clamp_percent(cpu.usage()))
+                .label("cpu", i.to_string()),
+        );
     }
 }
 

@@ -67,7 +67,10 @@ impl DiskFilter {
     }
 
     fn decide(name: &str, sys_block: &Path) -> bool {
-        if ["loop", "ram", "zram", "fd"].iter().any(|p| name.starts_with(p)) {
+        if ["loop", "ram", "zram", "fd"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
             return false;
         }
         // In sysfs a '/' of the device name (cciss/c0d0) is written '!'.
@@ -82,20 +85,36 @@ impl DiskFilter {
 
 fn looks_like_partition(name: &str) -> bool {
     let ends_with_digit = name.ends_with(|c: char| c.is_ascii_digit());
-    let disk_style = ["sd", "hd", "vd", "xvd"].iter().any(|p| name.starts_with(p));
+    let disk_style = ["sd", "hd", "vd", "xvd"]
+        .iter()
+        .any(|p| name.starts_with(p));
     let nvme_style = (name.starts_with("nvme") || name.starts_with("mmcblk")) && name.contains('p');
-    (disk_style && ends_with_digit) || (nvme_style && name.rsplit('p').next().is_some_and(|s| s.parse::<u32>().is_ok()))
+    (disk_style && ends_with_digit)
+        || (nvme_style
+            && name
+                .rsplit('p')
+                .next()
+                .is_some_and(|s| s.parse::<u32>().is_ok()))
 }
 
 /// Read/write byte and operation counters of each kept device.
 pub fn collect(stats: &[DiskStat], filter: &mut DiskFilter, out: &mut Vec<Sample>) {
     for d in stats.iter().filter(|d| filter.keep(&d.name)) {
         let s = |metric, v: u64| Sample::counter(metric, v as f64).label("device", d.name.clone());
-        out.push(s("node_disk_read_bytes_total", d.read_sectors.saturating_mul(SECTOR_BYTES)));
-        out.push(s("node_disk_written_bytes_total", d.write_sectors.saturating_mul(SECTOR_BYTES)));
+        out.push(s(
+            "node_disk_read_bytes_total",
+            d.read_sectors.saturating_mul(SECTOR_BYTES),
+        ));
+        out.push(s(
+            "node_disk_written_bytes_total",
+            d.write_sectors.saturating_mul(SECTOR_BYTES),
+        ));
         out.push(s("node_disk_reads_completed_total", d.reads));
         out.push(s("node_disk_writes_completed_total", d.writes));
-        out.push(Sample::counter("node_disk_io_time_seconds_total", d.io_ms as f64 / 1000.0).label("device", d.name.clone()));
+        out.push(
+            Sample::counter("node_disk_io_time_seconds_total", d.io_ms as f64 / 1000.0)
+                .label("device", d.name.clone()),
+        );
     }
 }
 
@@ -170,6 +189,9 @@ short line
         assert_eq!(get("node_disk_read_bytes_total"), Some(3_778_538.0 * 512.0));
         assert_eq!(get("node_disk_writes_completed_total"), Some(14794.0));
         assert_eq!(get("node_disk_io_time_seconds_total"), Some(7.78));
-        assert!(out.iter().all(|s| s.labels == vec![("device", "vda".to_string())]));
+        assert!(
+            out.iter()
+                .all(|s| s.labels == vec![("device", "vda".to_string())])
+        );
     }
 }

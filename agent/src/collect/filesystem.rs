@@ -8,14 +8,52 @@ use crate::series::Sample;
 
 /// Filesystem types that hold no user data and are never reported.
 const PSEUDO_FS: &[&str] = &[
-    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devfs", "devpts", "devtmpfs",
-    "efivarfs", "fuse.gvfsd-fuse", "fuse.lxcfs", "fuse.portal", "fuse.snapfuse", "fusectl", "hugetlbfs", "mqueue",
-    "nfsd", "nsfs", "overlay", "overlayfs", "pipefs", "proc", "pstore", "ramfs", "rootfs", "rpc_pipefs",
-    "securityfs", "selinuxfs", "sockfs", "squashfs", "sysfs", "tmpfs", "tracefs",
+    "autofs",
+    "binfmt_misc",
+    "bpf",
+    "cgroup",
+    "cgroup2",
+    "configfs",
+    "debugfs",
+    "devfs",
+    "devpts",
+    "devtmpfs",
+    "efivarfs",
+    "fuse.gvfsd-fuse",
+    "fuse.lxcfs",
+    "fuse.portal",
+    "fuse.snapfuse",
+    "fusectl",
+    "hugetlbfs",
+    "mqueue",
+    "nfsd",
+    "nsfs",
+    "overlay",
+    "overlayfs",
+    "pipefs",
+    "proc",
+    "pstore",
+    "ramfs",
+    "rootfs",
+    "rpc_pipefs",
+    "securityfs",
+    "selinuxfs",
+    "sockfs",
+    "squashfs",
+    "sysfs",
+    "tmpfs",
+    "tracefs",
 ];
 
 /// Mount point prefixes whose filesystems belong to the kernel or to containers.
-const SKIPPED_PREFIXES: &[&str] = &["/proc/", "/sys/", "/dev/", "/run/credentials/", "/var/lib/docker/", "/snap/"];
+const SKIPPED_PREFIXES: &[&str] = &[
+    "/proc/",
+    "/sys/",
+    "/dev/",
+    "/run/credentials/",
+    "/var/lib/docker/",
+    "/snap/",
+];
 
 /// One line of the mount table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +75,11 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
         .filter_map(|line| {
             let mut f = line.split_whitespace();
             let (device, mountpoint, fstype) = (f.next()?, f.next()?, f.next()?);
-            Some(Mount { device: unescape(device), mountpoint: unescape(mountpoint), fstype: fstype.to_string() })
+            Some(Mount {
+                device: unescape(device),
+                mountpoint: unescape(mountpoint),
+                fstype: fstype.to_string(),
+            })
         })
         .filter(|m| {
             !PSEUDO_FS.contains(&m.fstype.as_str())
@@ -57,7 +99,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -71,14 +116,20 @@ fn unescape(s: &str) -> String {
 /// Size, usage and inode samples for each mount (empty filesystems are skipped).
 pub fn collect(mounts: &[Mount], out: &mut Vec<Sample>) {
     for m in mounts {
-        let Ok(st) = crate::ffi::statvfs(Path::new(&m.mountpoint)) else { continue };
+        let Ok(st) = crate::ffi::statvfs(Path::new(&m.mountpoint)) else {
+            continue;
+        };
         if st.size_bytes == 0 {
             continue;
         }
         let used = st.size_bytes.saturating_sub(st.free_bytes);
         // As `df`: the share of the space usable by ordinary users that is used.
         let usable = used + st.available_bytes;
-        let pct = if usable > 0 { used as f64 / usable as f64 * 100.0 } else { 0.0 };
+        let pct = if usable > 0 {
+            used as f64 / usable as f64 * 100.0
+        } else {
+            0.0
+        };
         let s = |metric, v: f64| {
             Sample::gauge(metric, v)
                 .label("mountpoint", m.mountpoint.clone())
@@ -87,7 +138,10 @@ pub fn collect(mounts: &[Mount], out: &mut Vec<Sample>) {
         };
         out.push(s("node_filesystem_size_bytes", st.size_bytes as f64));
         out.push(s("node_filesystem_used_bytes", used as f64));
-        out.push(s("node_filesystem_available_bytes", st.available_bytes as f64));
+        out.push(s(
+            "node_filesystem_available_bytes",
+            st.available_bytes as f64,
+        ));
         out.push(s("node_filesystem_used_percent", pct));
         if st.inodes > 0 {
             out.push(s("node_filesystem_inodes", st.inodes as f64));
@@ -116,7 +170,10 @@ server:/export /srv/nfs nfs4 rw 0 0
     #[test]
     fn pseudo_and_duplicate_mounts_are_skipped() {
         let m = parse_mounts(MOUNTS);
-        let got: Vec<_> = m.iter().map(|m| (m.device.as_str(), m.mountpoint.as_str(), m.fstype.as_str())).collect();
+        let got: Vec<_> = m
+            .iter()
+            .map(|m| (m.device.as_str(), m.mountpoint.as_str(), m.fstype.as_str()))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -130,8 +187,20 @@ server:/export /srv/nfs nfs4 rw 0 0
     #[test]
     fn root_filesystem_is_measured() {
         let mut out = vec![];
-        collect(&[Mount { device: "root".into(), mountpoint: "/".into(), fstype: "x".into() }], &mut out);
-        let get = |name: &str| out.iter().find(|s| s.metric == name).map(|s| s.value).unwrap();
+        collect(
+            &[Mount {
+                device: "root".into(),
+                mountpoint: "/".into(),
+                fstype: "x".into(),
+            }],
+            &mut out,
+        );
+        let get = |name: &str| {
+            out.iter()
+                .find(|s| s.metric == name)
+                .map(|s| s.value)
+                .unwrap()
+        };
         let (size, used, avail) = (
             get("node_filesystem_size_bytes"),
             get("node_filesystem_used_bytes"),
@@ -140,6 +209,9 @@ server:/export /srv/nfs nfs4 rw 0 0
         assert!(size > 0.0 && used <= size && avail <= size);
         assert!((0.0..=100.0).contains(&get("node_filesystem_used_percent")));
         let labels = &out[0].labels;
-        assert_eq!(labels.iter().map(|l| l.0).collect::<Vec<_>>(), vec!["mountpoint", "device", "fstype"]);
+        assert_eq!(
+            labels.iter().map(|l| l.0).collect::<Vec<_>>(),
+            vec!["mountpoint", "device", "fstype"]
+        );
     }
 }

@@ -13,9 +13,21 @@ pub fn collect(system: &mut System, out: &mut Vec<Sample>) {
         let used = system.used_memory();
         out.push(Sample::gauge("node_memory_total_bytes", total as f64));
         out.push(Sample::gauge("node_memory_used_bytes", used as f64));
-        out.push(Sample::gauge("node_memory_available_bytes", system.available_memory() as f64));
-        out.push(Sample::gauge("node_memory_used_percent", used as f64 / total as f64 * 100.0));
+        out.push(Sample::gauge(
+            "node_memory_available_bytes",
+            system.available_memory() as f64,
+        ));
+        out.push(Sample::gauge(
+            "node_memory_used_percent",
+            used as f64 / total as f64 * 100.0,
+        ));
     }
-    out.push(Sample::gauge("node_swap_total_bytes", system.total_swap() as f64));
-    out.push(Sample::gauge("node_swap_used_bytes", system.used_swap() as f64));
+    out.push(Sample::gauge(
+        "node_swap_total_bytes",
+        system.total_swap() as f64,
+    ));
+    out.push(Sample::gauge(
+        "node_swap_used_bytes",
+        system.used_swap() as f64,
+    ));
 }

@@ -108,7 +108,10 @@ mod tests {
     use super::*;
 
     fn value(samples: &[Sample], metric: &str) -> Option<f64> {
-        samples.iter().find(|s| s.metric == metric && s.labels.is_empty()).map(|s| s.value)
+        samples
+            .iter()
+            .find(|s| s.metric == metric && s.labels.is_empty())
+            .map(|s| s.value)
     }
 
     /// A real round on this machine: collect twice, check the values make sense.
@@ -116,23 +119,40 @@ mod tests {
     fn real_collection_round() {
         let mut c = Collector::new(Arc::new(Stats::default())).unwrap();
         let first = c.collect();
-        assert!(value(&first, "node_cpu_usage_percent").is_none(), "the first round only primes CPU counters");
+        assert!(
+            value(&first, "node_cpu_usage_percent").is_none(),
+            "the first round only primes CPU counters"
+        );
         std::thread::sleep(Duration::from_millis(300));
         let s = c.collect();
 
         let cpu = value(&s, "node_cpu_usage_percent").expect("total CPU usage");
         assert!((0.0..=100.0).contains(&cpu), "cpu {cpu}");
-        let cores: Vec<_> = s.iter().filter(|x| x.metric == "node_cpu_core_usage_percent").collect();
+        let cores: Vec<_> = s
+            .iter()
+            .filter(|x| x.metric == "node_cpu_core_usage_percent")
+            .collect();
         let ncpu = std::thread::available_parallelism().unwrap().get();
-        assert!(cores.len() >= ncpu, "{} per-core series for {ncpu} CPUs", cores.len());
-        assert!(cores.iter().all(|x| x.labels[0].0 == "cpu" && (0.0..=100.0).contains(&x.value)));
+        assert!(
+            cores.len() >= ncpu,
+            "{} per-core series for {ncpu} CPUs",
+            cores.len()
+        );
+        assert!(
+            cores
+                .iter()
+                .all(|x| x.labels[0].0 == "cpu" && (0.0..=100.0).contains(&x.value))
+        );
 
         let total = value(&s, "node_memory_total_bytes").expect("memory total");
         let used = value(&s, "node_memory_used_bytes").expect("memory used");
         let avail = value(&s, "node_memory_available_bytes").expect("memory available");
         let pct = value(&s, "node_memory_used_percent").expect("memory used %");
         assert!(total > 64.0 * 1024.0 * 1024.0, "total {total}");
-        assert!(used > 0.0 && used <= total && avail <= total, "used {used} avail {avail} total {total}");
+        assert!(
+            used > 0.0 && used <= total && avail <= total,
+            "used {used} avail {avail} total {total}"
+        );
         assert!((pct - used / total * 100.0).abs() < 1e-6 && (0.0..=100.0).contains(&pct));
         assert!(value(&s, "node_swap_total_bytes").is_some());
 
@@ -140,12 +160,22 @@ mod tests {
         assert!(value(&s, "node_uptime_seconds").is_some_and(|u| u > 0.0));
         assert!(value(&s, "node_processes").is_some_and(|p| p >= 1.0));
         let root = s.iter().find(|x| {
-            x.metric == "node_filesystem_size_bytes" && x.labels.iter().any(|l| l.0 == "mountpoint" && l.1 == "/")
+            x.metric == "node_filesystem_size_bytes"
+                && x.labels.iter().any(|l| l.0 == "mountpoint" && l.1 == "/")
         });
-        assert!(root.is_some_and(|r| r.value > 0.0), "root filesystem missing");
+        assert!(
+            root.is_some_and(|r| r.value > 0.0),
+            "root filesystem missing"
+        );
         assert!(value(&s, "tocsin_agent_resident_memory_bytes").is_some_and(|r| r > 0.0));
         assert!(value(&s, "tocsin_agent_collect_duration_seconds").is_some_and(|d| d > 0.0));
-        assert!(s.iter().all(|x| x.value.is_finite()), "non-finite value collected");
-        assert!(!s.iter().any(|x| x.labels.iter().any(|l| l.0 == "interface" && l.1 == "lo")));
+        assert!(
+            s.iter().all(|x| x.value.is_finite()),
+            "non-finite value collected"
+        );
+        assert!(
+            !s.iter()
+                .any(|x| x.labels.iter().any(|l| l.0 == "interface" && l.1 == "lo"))
+        );
     }
 }

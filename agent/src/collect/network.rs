@@ -54,7 +54,8 @@ pub fn parse_net_dev(text: &str) -> Vec<NetStat> {
 /// Counter samples of every interface but `lo`.
 pub fn collect(stats: &[NetStat], out: &mut Vec<Sample>) {
     for i in stats.iter().filter(|i| i.name != "lo") {
-        let s = |metric, v: u64| Sample::counter(metric, v as f64).label("interface", i.name.clone());
+        let s =
+            |metric, v: u64| Sample::counter(metric, v as f64).label("interface", i.name.clone());
         out.push(s("node_network_receive_bytes_total", i.rx_bytes));
         out.push(s("node_network_transmit_bytes_total", i.tx_bytes));
         out.push(s("node_network_receive_packets_total", i.rx_packets));
@@ -98,7 +99,15 @@ Inter-|   Receive                                                |  Transmit
         let mut out = vec![];
         collect(&stats, &mut out);
         assert_eq!(out.len(), 8);
-        assert!(out.iter().all(|s| s.labels == vec![("interface", "eth0".to_string())]));
-        assert_eq!(out.iter().find(|s| s.metric == "node_network_transmit_drops_total").map(|s| s.value), Some(4.0));
+        assert!(
+            out.iter()
+                .all(|s| s.labels == vec![("interface", "eth0".to_string())])
+        );
+        assert_eq!(
+            out.iter()
+                .find(|s| s.metric == "node_network_transmit_drops_total")
+                .map(|s| s.value),
+            Some(4.0)
+        );
     }
 }

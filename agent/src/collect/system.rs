@@ -25,10 +25,17 @@ pub fn uptime(text: &str, out: &mut Vec<Sample>) {
 
 /// Number of processes: the numeric entries of `/proc` (threads not counted).
 pub fn processes(out: &mut Vec<Sample>) {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return;
+    };
     let n = dir
         .flatten()
-        .filter(|e| e.file_name().as_encoded_bytes().iter().all(u8::is_ascii_digit))
+        .filter(|e| {
+            e.file_name()
+                .as_encoded_bytes()
+                .iter()
+                .all(u8::is_ascii_digit)
+        })
         .count();
     out.push(Sample::gauge("node_processes", n as f64));
 }
@@ -44,12 +51,18 @@ pub struct Temperatures {
 impl Temperatures {
     /// Scans the sensors once.
     pub fn new(rescan_every: Duration) -> Self {
-        Self { components: Components::new_with_refreshed_list().ok(), rescan_every, scanned: Instant::now() }
+        Self {
+            components: Components::new_with_refreshed_list().ok(),
+            rescan_every,
+            scanned: Instant::now(),
+        }
     }
 
     /// One reading of every sensor that reports a temperature.
     pub fn collect(&mut self, out: &mut Vec<Sample>) {
-        let Some(components) = self.components.as_mut() else { return };
+        let Some(components) = self.components.as_mut() else {
+            return;
+        };
         if self.scanned.elapsed() >= self.rescan_every {
             components.refresh(true);
             self.scanned = Instant::now();
@@ -60,7 +73,9 @@ impl Temperatures {
         }
         let mut seen: Vec<String> = Vec::new();
         for c in components.iter() {
-            let Some(t) = c.temperature().filter(|t| t.is_finite()) else { continue };
+            let Some(t) = c.temperature().filter(|t| t.is_finite()) else {
+                continue;
+            };
             let mut name = c.label().trim().to_string();
             if name.is_empty() {
                 name = c.id().unwrap_or("sensor").to_string();
@@ -89,7 +104,12 @@ mod tests {
         let got: Vec<_> = out.iter().map(|s| (s.metric, s.value)).collect();
         assert_eq!(
             got,
-            vec![("node_load1", 0.52), ("node_load5", 1.25), ("node_load15", 2.0), ("node_uptime_seconds", 12345.67)]
+            vec![
+                ("node_load1", 0.52),
+                ("node_load5", 1.25),
+                ("node_load15", 2.0),
+                ("node_uptime_seconds", 12345.67)
+            ]
         );
         let mut none = vec![];
         load("garbage", &mut none);

@@ -22,10 +22,14 @@ pub struct PackageCache {
 impl PackageCache {
     /// The installed packages, sorted by name; re-read only if the database changed.
     pub fn get(&mut self) -> Vec<Package> {
-        let Some(stamp) = database_stamp() else { return Vec::new() };
+        let Some(stamp) = database_stamp() else {
+            return Vec::new();
+        };
         if self.stamp.as_ref() != Some(&stamp) {
             let packages = if stamp.0 == Path::new(DPKG_STATUS) {
-                std::fs::read_to_string(DPKG_STATUS).map(|t| parse_dpkg_status(&t)).ok()
+                std::fs::read_to_string(DPKG_STATUS)
+                    .map(|t| parse_dpkg_status(&t))
+                    .ok()
             } else {
                 rpm_packages()
             };
@@ -35,7 +39,9 @@ impl PackageCache {
                     self.packages = p;
                     self.stamp = Some(stamp);
                 }
-                None => tracing::debug!(source = %stamp.0.display(), "cannot read installed packages"),
+                None => {
+                    tracing::debug!(source = %stamp.0.display(), "cannot read installed packages")
+                }
             }
         }
         self.packages.clone()
@@ -50,8 +56,13 @@ fn database_stamp() -> Option<(PathBuf, SystemTime)> {
         return Some((PathBuf::from(DPKG_STATUS), m.modified().ok()?));
     }
     for dir in RPM_DB_DIRS {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
-        let newest = entries.flatten().filter_map(|e| e.metadata().ok()?.modified().ok()).max();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let newest = entries
+            .flatten()
+            .filter_map(|e| e.metadata().ok()?.modified().ok())
+            .max();
         if let Some(t) = newest {
             return Some((PathBuf::from(dir), t));
         }
@@ -79,7 +90,10 @@ pub fn parse_dpkg_status(text: &str) -> Vec<Package> {
         if let (Some(n), Some(v), true) = (name, version, installed)
             && !n.is_empty()
         {
-            out.push(Package { name: n.to_string(), version: v.to_string() });
+            out.push(Package {
+                name: n.to_string(),
+                version: v.to_string(),
+            });
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -90,7 +104,11 @@ pub fn parse_dpkg_status(text: &str) -> Vec<Package> {
 /// Installed packages as `rpm -qa` lists them, if an `rpm` binary is on the PATH.
 fn rpm_packages() -> Option<Vec<Package>> {
     let out = Command::new("rpm")
-        .args(["-qa", "--qf", "%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n"])
+        .args([
+            "-qa",
+            "--qf",
+            "%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n",
+        ])
         .output()
         .ok()?;
     if !out.status.success() {
@@ -105,7 +123,10 @@ pub fn parse_rpm_output(text: &str) -> Vec<Package> {
         .lines()
         .filter_map(|l| l.split_once('\t'))
         .filter(|(n, _)| !n.is_empty() && *n != "gpg-pubkey")
-        .map(|(n, v)| Package { name: n.to_string(), version: v.trim().to_string() })
+        .map(|(n, v)| Package {
+            name: n.to_string(),
+            version: v.trim().to_string(),
+        })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out.dedup_by(|b, a| a.name == b.name);
@@ -147,15 +168,30 @@ Version: 2.0
     #[test]
     fn dpkg_status_is_parsed() {
         let p = parse_dpkg_status(STATUS);
-        let got: Vec<_> = p.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
-        assert_eq!(got, vec![("bash", "5.2.15-2+b2"), ("held", "2.0"), ("zlib1g", "1:1.2.13.dfsg-1")]);
+        let got: Vec<_> = p
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("bash", "5.2.15-2+b2"),
+                ("held", "2.0"),
+                ("zlib1g", "1:1.2.13.dfsg-1")
+            ]
+        );
         assert!(parse_dpkg_status("").is_empty());
     }
 
     #[test]
     fn rpm_output_is_parsed() {
-        let p = parse_rpm_output("bash\t5.1.8-6.el9\ngpg-pubkey\t1-2\nkernel\t5.14.0-1\nkernel\t5.14.0-2\nnoise\n");
-        let got: Vec<_> = p.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+        let p = parse_rpm_output(
+            "bash\t5.1.8-6.el9\ngpg-pubkey\t1-2\nkernel\t5.14.0-1\nkernel\t5.14.0-2\nnoise\n",
+        );
+        let got: Vec<_> = p
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
         assert_eq!(got, vec![("bash", "5.1.8-6.el9"), ("kernel", "5.14.0-1")]);
     }
 

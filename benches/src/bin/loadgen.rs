@@ -75,10 +75,13 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.agents == 0 || args.series_per_agent == 0 || args.batch_samples == 0 || args.window == 0 {
+    if args.agents == 0 || args.series_per_agent == 0 || args.batch_samples == 0 || args.window == 0
+    {
         bail!("--agents, --series-per-agent, --batch-samples and --window must be at least 1");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         tokio::select! {
             r = run(args) => r,
@@ -109,11 +112,18 @@ impl Snapshot {
 async fn run(args: Args) -> anyhow::Result<()> {
     let spawned = match &args.spawn_collector {
         Some(bin) => Some(
-            SpawnedCollector::start(bin, args.collector_config.as_deref(), args.collector_data_dir.as_deref()).await?,
+            SpawnedCollector::start(
+                bin,
+                args.collector_config.as_deref(),
+                args.collector_data_dir.as_deref(),
+            )
+            .await?,
         ),
         None => None,
     };
-    let url = spawned.as_ref().map_or_else(|| args.collector.clone(), |s| s.url.clone());
+    let url = spawned
+        .as_ref()
+        .map_or_else(|| args.collector.clone(), |s| s.url.clone());
     let collector_pid = spawned.as_ref().map(|s| s.pid).or(args.collector_pid);
     let endpoint = Endpoint::from_shared(url.clone())
         .with_context(|| format!("invalid --collector {url}"))?
@@ -121,7 +131,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .tcp_nodelay(true);
 
     let shared = Arc::new(Shared::default());
-    let now_ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis())?;
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
     let cfg = AgentConfig {
         series: args.series_per_agent,
         batch_samples: args.batch_samples,
@@ -142,8 +156,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut last_print = Instant::now();
     loop {
         tick.tick().await;
-        let (declared, failed) =
-            (shared.declared_agents.load(Ordering::SeqCst), shared.failed_agents.load(Ordering::SeqCst));
+        let (declared, failed) = (
+            shared.declared_agents.load(Ordering::SeqCst),
+            shared.failed_agents.load(Ordering::SeqCst),
+        );
         if declared + failed >= args.agents {
             break;
         }
@@ -177,10 +193,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut previous = (begin.at, begin.acked);
     let end_at = begin.at + args.duration;
     while Instant::now() < end_at {
-        tokio::time::sleep(args.progress.min(end_at.saturating_duration_since(Instant::now()))).await;
+        tokio::time::sleep(
+            args.progress
+                .min(end_at.saturating_duration_since(Instant::now())),
+        )
+        .await;
         let (now, acked) = (Instant::now(), shared.acked_samples.load(Ordering::SeqCst));
-        let rate = (acked - previous.1) as f64 / now.duration_since(previous.0).as_secs_f64().max(1e-9);
-        eprintln!("  t={:>5.1}s rate={} samples/s", now.duration_since(begin.at).as_secs_f64(), thousands(rate as u64));
+        let rate =
+            (acked - previous.1) as f64 / now.duration_since(previous.0).as_secs_f64().max(1e-9);
+        eprintln!(
+            "  t={:>5.1}s rate={} samples/s",
+            now.duration_since(begin.at).as_secs_f64(),
+            thousands(rate as u64)
+        );
         previous = (now, acked);
     }
     let end = Snapshot::take(&shared, collector_pid);
@@ -211,8 +236,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         _ => "n/a".into(),
     };
     let ms = |us: u64| format!("{:.1}ms", us as f64 / 1000.0);
-    let (acked_total, stored_total) =
-        (shared.acked_samples.load(Ordering::SeqCst), shared.stored_samples.load(Ordering::SeqCst));
+    let (acked_total, stored_total) = (
+        shared.acked_samples.load(Ordering::SeqCst),
+        shared.stored_samples.load(Ordering::SeqCst),
+    );
     let rejected = shared.rejected_batches.load(Ordering::SeqCst);
     println!(
         "agents={} series={} declare={:.1}s samples={} duration={secs:.1}s rate={} samples/s \
@@ -240,7 +267,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         shared.sent_bytes.load(Ordering::SeqCst) as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    for (code, (count, message)) in shared.rejections.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+    for (code, (count, message)) in shared
+        .rejections
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
         println!("rejected: code={code} batches={count} first message: {message}");
     }
     drop(spawned);

@@ -204,8 +204,12 @@ impl Ingestor {
         })?;
 
         let sync = self.storage.sync_writes();
-        for (id, labels, kind, fp) in new_defs {
-            let series = self.storage.series().resolve(&labels, kind, sync)?;
+        let to_resolve: Vec<_> = new_defs
+            .iter()
+            .map(|(_, labels, kind, _)| (labels.clone(), *kind))
+            .collect();
+        let series = self.storage.series().resolve_all(&to_resolve, sync)?;
+        for ((id, _, _, fp), series) in new_defs.into_iter().zip(series) {
             session.declared.insert(id, (series, fp));
         }
 

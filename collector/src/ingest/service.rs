@@ -7,7 +7,7 @@ use tocsin_proto::v1::ingest_server::Ingest;
 use tocsin_proto::v1::{
     AgentMessage, CollectorMessage, RegisterRequest, RegisterResponse, collector_message,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -20,12 +20,22 @@ use crate::metrics::Metrics;
 pub struct IngestService {
     ingestor: Arc<Ingestor>,
     metrics: Arc<Metrics>,
+    shutdown: watch::Receiver<bool>,
 }
 
 impl IngestService {
-    /// A service over `ingestor`.
-    pub fn new(ingestor: Arc<Ingestor>, metrics: Arc<Metrics>) -> Self {
-        Self { ingestor, metrics }
+    /// A service over `ingestor`; open streams end when `shutdown` turns true,
+    /// so a graceful stop does not wait for agents to hang up.
+    pub fn new(
+        ingestor: Arc<Ingestor>,
+        metrics: Arc<Metrics>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            ingestor,
+            metrics,
+            shutdown,
+        }
     }
 }
 
@@ -74,6 +84,7 @@ impl Ingest for IngestService {
             session,
             inbound,
             tx,
+            self.shutdown.clone(),
         ));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
@@ -94,13 +105,21 @@ async fn run_stream(
     mut session: StreamSession,
     mut inbound: Streaming<AgentMessage>,
     tx: Outbound,
+    mut stop: watch::Receiver<bool>,
 ) {
     metrics.agents_connected.inc();
     let _connected = Connected(metrics.clone());
     let agent = session.agent_id.clone();
     tracing::info!(agent = %agent, "agent stream opened");
     loop {
-        let msg = match inbound.message().await {
+        let next = tokio::select! {
+            m = inbound.message() => m,
+            () = shutting_down(&mut stop) => {
+                let _ = tx.send(Err(Status::unavailable("collector is shutting down; reconnect later"))).await;
+                break;
+            }
+        };
+        let msg = match next {
             Ok(Some(AgentMessage { msg: Some(m) })) => m,
             Ok(Some(AgentMessage { msg: None })) => {
                 metrics.reject("protocol");
@@ -170,4 +189,9 @@ async fn run_stream(
         }
     }
     tracing::info!(agent = %agent, "agent stream closed");
+}
+
+/// Resolves once shutdown was requested.
+async fn shutting_down(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }

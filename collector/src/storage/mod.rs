@@ -72,6 +72,8 @@ pub struct Storage {
     /// whose samples are not in the head yet.
     gate: RwLock<()>,
     next_log_seq: AtomicU64,
+    /// Samples appended since the last checkpoint (they live in the log and the head).
+    unpersisted: AtomicU64,
     options: StorageOptions,
 }
 
@@ -91,6 +93,7 @@ impl Storage {
             head: Mutex::new(Head::default()),
             gate: RwLock::new(()),
             next_log_seq: AtomicU64::new(checkpoint + 1),
+            unpersisted: AtomicU64::new(0),
             options,
         };
         storage.replay_log(checkpoint)?;
@@ -151,7 +154,16 @@ impl Storage {
             batch.put_cf(self.db.cf(Cf::Log), keys::log(seq), logrec::encode(samples));
         }
         self.db.write(batch, self.options.sync_writes)?;
-        self.head.lock().append(&self.db, samples)
+        let outcome = self.head.lock().append(&self.db, samples)?;
+        self.unpersisted
+            .fetch_add(u64::from(outcome.stored), Ordering::Relaxed);
+        Ok(outcome)
+    }
+
+    /// Samples stored since the last checkpoint; the checkpoint loop also
+    /// runs early when this grows large, which bounds memory and log size.
+    pub fn unpersisted_samples(&self) -> u64 {
+        self.unpersisted.load(Ordering::Relaxed)
     }
 
     /// Writes the head's chunks to the `chunks` column family and drops the log
@@ -170,6 +182,7 @@ impl Storage {
         );
         self.db.write(batch, true)?;
         head.mark_persisted();
+        self.unpersisted.store(0, Ordering::Relaxed);
         tracing::debug!(chunks = written, log_seq = covered, "checkpoint written");
         Ok(written)
     }

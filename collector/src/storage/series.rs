@@ -88,41 +88,81 @@ impl SeriesIndex {
         kind: i32,
         sync: bool,
     ) -> Result<SeriesId, StorageError> {
-        let canonical = keys::canonical_labels(labels);
-        if let Some(id) = self.maps.read().by_key.get(&canonical) {
-            return Ok(*id);
+        let ids = self.resolve_all(std::slice::from_ref(&(labels.clone(), kind)), sync)?;
+        Ok(ids[0])
+    }
+
+    /// Ids of many label sets; all series that are new are created in one
+    /// atomic write (one fsync however many a reconnecting agent declares).
+    pub fn resolve_all(
+        &self,
+        defs: &[(Labels, i32)],
+        sync: bool,
+    ) -> Result<Vec<SeriesId>, StorageError> {
+        let canonical: Vec<Vec<u8>> = defs
+            .iter()
+            .map(|(l, _)| keys::canonical_labels(l))
+            .collect();
+        {
+            let maps = self.maps.read();
+            let known: Option<Vec<SeriesId>> = canonical
+                .iter()
+                .map(|c| maps.by_key.get(c).copied())
+                .collect();
+            if let Some(ids) = known {
+                return Ok(ids);
+            }
         }
         let _creating = self.create.lock();
-        if let Some(id) = self.maps.read().by_key.get(&canonical) {
-            return Ok(*id);
-        }
-        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let kind_byte = u8::try_from(kind).unwrap_or(0);
+        let maps = self.maps.read();
+        let mut ids = Vec::with_capacity(defs.len());
+        let mut created: Vec<(Vec<u8>, SeriesId, &Labels, u8)> = Vec::new();
         let mut batch = WriteBatch::default();
-        let mut by_key_value = id.to_be_bytes().to_vec();
-        by_key_value.push(kind_byte);
-        batch.put_cf(
-            self.db.cf(Cf::Series),
-            keys::series_by_labels(&canonical),
-            by_key_value,
-        );
-        let mut by_id_value = vec![kind_byte];
-        by_id_value.extend_from_slice(&canonical);
-        batch.put_cf(self.db.cf(Cf::Series), keys::series_by_id(id), by_id_value);
-        for (name, value) in labels {
-            batch.put_cf(self.db.cf(Cf::Postings), keys::posting(name, value, id), []);
+        for (canon, (labels, kind)) in canonical.iter().zip(defs) {
+            let existing = maps
+                .by_key
+                .get(canon)
+                .copied()
+                .or_else(|| created.iter().find(|c| c.0 == *canon).map(|c| c.1));
+            if let Some(id) = existing {
+                ids.push(id);
+                continue;
+            }
+            let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+            let kind_byte = u8::try_from(*kind).unwrap_or(0);
+            let mut by_key_value = id.to_be_bytes().to_vec();
+            by_key_value.push(kind_byte);
+            batch.put_cf(
+                self.db.cf(Cf::Series),
+                keys::series_by_labels(canon),
+                by_key_value,
+            );
+            let mut by_id_value = vec![kind_byte];
+            by_id_value.extend_from_slice(canon);
+            batch.put_cf(self.db.cf(Cf::Series), keys::series_by_id(id), by_id_value);
+            for (name, value) in labels {
+                batch.put_cf(self.db.cf(Cf::Postings), keys::posting(name, value, id), []);
+            }
+            created.push((canon.clone(), id, labels, kind_byte));
+            ids.push(id);
+        }
+        drop(maps);
+        if created.is_empty() {
+            return Ok(ids);
         }
         self.db.write(batch, sync)?;
         let mut maps = self.maps.write();
-        maps.by_key.insert(canonical, id);
-        maps.by_id.insert(
-            id,
-            Arc::new(SeriesDef {
-                labels: labels.clone(),
-                kind: i32::from(kind_byte),
-            }),
-        );
-        Ok(id)
+        for (canon, id, labels, kind) in created {
+            maps.by_key.insert(canon, id);
+            maps.by_id.insert(
+                id,
+                Arc::new(SeriesDef {
+                    labels: labels.clone(),
+                    kind: i32::from(kind),
+                }),
+            );
+        }
+        Ok(ids)
     }
 
     /// Labels of a series.

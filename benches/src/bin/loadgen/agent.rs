@@ -2,19 +2,19 @@
 //! window of unacknowledged ones, and count what comes back.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use hdrhistogram::Histogram;
 use prost::Message;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tocsin_benches::workload::{BatchGen, inventory, series_defs};
 use tocsin_proto::v1::agent_message::Msg;
 use tocsin_proto::v1::ingest_client::IngestClient;
 use tocsin_proto::v1::{AgentMessage, BatchResult, Hello, RegisterRequest, collector_message};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
 
 /// How long an agent waits for one acknowledgement before giving up.
@@ -67,11 +67,25 @@ struct InFlight {
 }
 
 /// Runs agent `index` until [`Shared::stop`]; returns its ack latencies (µs) while measuring.
-pub async fn run(index: usize, endpoint: Endpoint, cfg: AgentConfig, shared: Arc<Shared>) -> anyhow::Result<Histogram<u64>> {
+pub async fn run(
+    index: usize,
+    endpoint: Endpoint,
+    cfg: AgentConfig,
+    shared: Arc<Shared>,
+) -> anyhow::Result<Histogram<u64>> {
     let agent_id = format!("loadgen-{index}");
     let hostname = format!("loadgen-host-{index:04}");
     let mut declared_signalled = false;
-    let result = drive(&agent_id, &hostname, index, endpoint, &cfg, &shared, &mut declared_signalled).await;
+    let result = drive(
+        &agent_id,
+        &hostname,
+        index,
+        endpoint,
+        &cfg,
+        &shared,
+        &mut declared_signalled,
+    )
+    .await;
     if result.is_err() {
         shared.failed_agents.fetch_add(1, Ordering::SeqCst);
     }
@@ -99,14 +113,27 @@ async fn drive(
         .context("Register")?
         .into_inner();
     if cfg.batch_samples > registered.max_batch_samples as usize {
-        bail!("--batch-samples {} exceeds the collector's limit {}", cfg.batch_samples, registered.max_batch_samples);
+        bail!(
+            "--batch-samples {} exceeds the collector's limit {}",
+            cfg.batch_samples,
+            registered.max_batch_samples
+        );
     }
     let defs = series_defs(&[hostname.to_string()], cfg.series);
     let mut generator = BatchGen::new(defs, registered.last_acked_seq + 1, cfg.start_ms, 1);
 
     let (tx, rx) = mpsc::channel(cfg.window + 1);
-    tx.send(AgentMessage { msg: Some(Msg::Hello(Hello { agent_id: agent_id.to_string() })) }).await?;
-    let mut inbound = client.stream(ReceiverStream::new(rx)).await.context("open Stream")?.into_inner();
+    tx.send(AgentMessage {
+        msg: Some(Msg::Hello(Hello {
+            agent_id: agent_id.to_string(),
+        })),
+    })
+    .await?;
+    let mut inbound = client
+        .stream(ReceiverStream::new(rx))
+        .await
+        .context("open Stream")?
+        .into_inner();
 
     let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
     let mut in_flight: VecDeque<InFlight> = VecDeque::with_capacity(cfg.window);
@@ -118,10 +145,20 @@ async fn drive(
             }
             let batch = generator.next_batch(cfg.batch_samples);
             let (seq, samples) = (batch.seq, batch.series_ids.len() as u64);
-            let msg = AgentMessage { msg: Some(Msg::Batch(batch)) };
-            shared.sent_bytes.fetch_add(msg.encoded_len() as u64, Ordering::Relaxed);
-            in_flight.push_back(InFlight { seq, sent: Instant::now(), samples });
-            tx.send(msg).await.context("stream closed by the collector")?;
+            let msg = AgentMessage {
+                msg: Some(Msg::Batch(batch)),
+            };
+            shared
+                .sent_bytes
+                .fetch_add(msg.encoded_len() as u64, Ordering::Relaxed);
+            in_flight.push_back(InFlight {
+                seq,
+                sent: Instant::now(),
+                samples,
+            });
+            tx.send(msg)
+                .await
+                .context("stream closed by the collector")?;
             continue;
         }
         if in_flight.is_empty() {
@@ -130,7 +167,10 @@ async fn drive(
         let result = match tokio::time::timeout(ACK_TIMEOUT, inbound.message()).await {
             Err(_) => bail!("no acknowledgement within {ACK_TIMEOUT:?}"),
             Ok(Err(status)) => bail!("stream failed: {status}"),
-            Ok(Ok(None)) => bail!("collector closed the stream with {} batches unacknowledged", in_flight.len()),
+            Ok(Ok(None)) => bail!(
+                "collector closed the stream with {} batches unacknowledged",
+                in_flight.len()
+            ),
             Ok(Ok(Some(m))) => match m.msg {
                 Some(collector_message::Msg::Result(r)) => r,
                 None => continue,
@@ -144,7 +184,10 @@ async fn drive(
             hist.saturating_record(done.sent.elapsed().as_micros() as u64);
         }
         account(shared, agent_id, &result, done.samples);
-        if !*declared_signalled && last_declaring_seq.is_some_and(|s| result.seq >= s) && !generator.declaring() {
+        if !*declared_signalled
+            && last_declaring_seq.is_some_and(|s| result.seq >= s)
+            && !generator.declaring()
+        {
             *declared_signalled = true;
             shared.declared_agents.fetch_add(1, Ordering::SeqCst);
         }
@@ -157,12 +200,23 @@ fn account(shared: &Shared, agent_id: &str, result: &BatchResult, samples: u64) 
     if result.code == 0 {
         shared.acked_batches.fetch_add(1, Ordering::Relaxed);
         shared.acked_samples.fetch_add(samples, Ordering::Relaxed);
-        shared.stored_samples.fetch_add(u64::from(result.samples_stored), Ordering::Relaxed);
+        shared
+            .stored_samples
+            .fetch_add(u64::from(result.samples_stored), Ordering::Relaxed);
         return;
     }
     let n = shared.rejected_batches.fetch_add(1, Ordering::Relaxed);
     if n < PRINTED_REJECTIONS {
-        eprintln!("{agent_id}: batch {} rejected: code {} {}", result.seq, result.code, result.message);
+        eprintln!(
+            "{agent_id}: batch {} rejected: code {} {}",
+            result.seq, result.code, result.message
+        );
     }
-    shared.rejections.lock().unwrap_or_else(|e| e.into_inner()).entry(result.code).or_insert_with(|| (0, result.message.clone())).0 += 1;
+    shared
+        .rejections
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(result.code)
+        .or_insert_with(|| (0, result.message.clone()))
+        .0 += 1;
 }

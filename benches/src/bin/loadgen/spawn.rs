@@ -38,8 +38,15 @@ impl SpawnedCollector {
     /// Starts `binary` (with `--config config` if given) on free ports, storing
     /// its data in `data_dir` or a fresh temporary directory, and waits until
     /// its gRPC server accepts connections.
-    pub async fn start(binary: &Path, config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("tocsin-loadgen-").tempdir().context("temp dir")?;
+    pub async fn start(
+        binary: &Path,
+        config: Option<&Path>,
+        data_dir: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("tocsin-loadgen-")
+            .tempdir()
+            .context("temp dir")?;
         let data = data_dir.map_or_else(|| dir.path().join("data"), Path::to_path_buf);
         let log = dir.path().join("collector.log");
         let (grpc, http) = (free_port()?, free_port()?);
@@ -57,16 +64,30 @@ impl SpawnedCollector {
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out);
-        let child = cmd.spawn().with_context(|| format!("cannot start {}", binary.display()))?;
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
         let pid = child.id();
-        let mut me = Self { child, pid, url: format!("http://127.0.0.1:{grpc}"), log, _dir: dir };
+        let mut me = Self {
+            child,
+            pid,
+            url: format!("http://127.0.0.1:{grpc}"),
+            log,
+            _dir: dir,
+        };
         me.wait_ready(Duration::from_secs(60)).await?;
-        eprintln!("spawned collector pid={pid} grpc={} data_dir={} log={}", me.url, data.display(), me.log.display());
+        eprintln!(
+            "spawned collector pid={pid} grpc={} data_dir={} log={}",
+            me.url,
+            data.display(),
+            me.log.display()
+        );
         Ok(me)
     }
 
     async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let endpoint = Endpoint::from_shared(self.url.clone())?.connect_timeout(Duration::from_secs(1));
+        let endpoint =
+            Endpoint::from_shared(self.url.clone())?.connect_timeout(Duration::from_secs(1));
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait()? {
@@ -77,7 +98,10 @@ impl SpawnedCollector {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("collector did not accept gRPC connections within {timeout:?}; log: {}", self.log.display());
+                bail!(
+                    "collector did not accept gRPC connections within {timeout:?}; log: {}",
+                    self.log.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

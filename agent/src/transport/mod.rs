@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
+use tocsin_proto::v1::ingest_client::IngestClient;
+use tocsin_proto::v1::{
+    AgentMessage, BatchResult, Hello, RegisterRequest, agent_message, collector_message,
+};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use tokio_stream::wrappers::ReceiverStream;
-use tocsin_proto::v1::ingest_client::IngestClient;
-use tocsin_proto::v1::{AgentMessage, BatchResult, Hello, RegisterRequest, agent_message, collector_message};
 use tonic::transport::Endpoint;
 
 use crate::Shared;
@@ -44,12 +46,18 @@ pub struct Backoff {
 impl Backoff {
     /// Backoff starting at `base` and never exceeding `cap`.
     pub fn new(base: Duration, cap: Duration) -> Self {
-        Self { base, cap, attempt: 0 }
+        Self {
+            base,
+            cap,
+            attempt: 0,
+        }
     }
 
     /// The upper bound of the next delay.
     pub fn ceiling(&self) -> Duration {
-        self.base.saturating_mul(2u32.saturating_pow(self.attempt.min(20))).min(self.cap)
+        self.base
+            .saturating_mul(2u32.saturating_pow(self.attempt.min(20)))
+            .min(self.cap)
     }
 
     /// The next delay, drawn at random under the current ceiling.
@@ -71,7 +79,10 @@ pub async fn run(url: String, shared: Arc<Shared>, mut shutdown: watch::Receiver
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     loop {
         let result = session(&url, &shared, &mut shutdown, &mut backoff).await;
-        shared.stats.connected.store(false, std::sync::atomic::Ordering::Relaxed);
+        shared
+            .stats
+            .connected
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = result {
             if *shutdown.borrow() {
                 tracing::warn!(error = %e, "stopping before the collector acknowledged everything");
@@ -87,7 +98,10 @@ pub async fn run(url: String, shared: Arc<Shared>, mut shutdown: watch::Receiver
         }
         let left = shared.queue().len();
         if left > 0 {
-            tracing::warn!(batches = left, "stopped with unacknowledged batches; they are lost");
+            tracing::warn!(
+                batches = left,
+                "stopped with unacknowledged batches; they are lost"
+            );
         }
         return;
     }
@@ -107,7 +121,9 @@ async fn session(
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(10))
         .keep_alive_while_idle(true);
-    let channel = timeout(CALL_TIMEOUT, endpoint.connect()).await.map_err(|_| Error::Timeout("connect"))??;
+    let channel = timeout(CALL_TIMEOUT, endpoint.connect())
+        .await
+        .map_err(|_| Error::Timeout("connect"))??;
     let mut client = IngestClient::new(channel);
 
     let mut inventory_rx = shared.inventory.clone();
@@ -117,7 +133,9 @@ async fn session(
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
         inventory: Some(inventory),
     };
-    let reg = timeout(CALL_TIMEOUT, client.register(request)).await.map_err(|_| Error::Timeout("Register"))??;
+    let reg = timeout(CALL_TIMEOUT, client.register(request))
+        .await
+        .map_err(|_| Error::Timeout("Register"))??;
     let reg = reg.into_inner();
     let resync = shared.queue().resync(reg.last_acked_seq)?;
     shared.set_collector_limit(reg.max_batch_samples);
@@ -138,31 +156,52 @@ async fn session(
     );
 
     let (tx, rx) = mpsc::channel(WINDOW + 8);
-    let hello = AgentMessage { msg: Some(agent_message::Msg::Hello(Hello { agent_id: shared.agent_id.clone() })) };
+    let hello = AgentMessage {
+        msg: Some(agent_message::Msg::Hello(Hello {
+            agent_id: shared.agent_id.clone(),
+        })),
+    };
     tx.send(hello).await.map_err(|_| closed())?;
     let response = timeout(CALL_TIMEOUT, client.stream(ReceiverStream::new(rx)))
         .await
         .map_err(|_| Error::Timeout("opening the stream"))??;
     let mut inbound = response.into_inner();
     backoff.reset();
-    shared.stats.connected.store(true, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .stats
+        .connected
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!("stream open");
 
     let mut declared = Declared::new();
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut last_sent = 0u64;
     let mut inventory_alive = true;
-    let mut drain_deadline: Option<Instant> = if *shutdown.borrow() { Some(Instant::now() + DRAIN_TIMEOUT) } else { None };
+    let mut drain_deadline: Option<Instant> = if *shutdown.borrow() {
+        Some(Instant::now() + DRAIN_TIMEOUT)
+    } else {
+        None
+    };
 
     loop {
         // Fill the window with the next queued batches, oldest first.
         while in_flight.len() < WINDOW {
-            let Some(batch) = shared.queue().next_after(last_sent)? else { break };
+            let Some(batch) = shared.queue().next_after(last_sent)? else {
+                break;
+            };
             let wire = encode_batch(&batch, &shared.registry(), &mut declared);
             let declares = !wire.series.is_empty();
-            tx.send(AgentMessage { msg: Some(agent_message::Msg::Batch(wire)) }).await.map_err(|_| closed())?;
+            tx.send(AgentMessage {
+                msg: Some(agent_message::Msg::Batch(wire)),
+            })
+            .await
+            .map_err(|_| closed())?;
             tracing::debug!(seq = batch.seq, samples = batch.len(), "batch sent");
-            in_flight.push_back(InFlight { seq: batch.seq, declares, sent: Instant::now() });
+            in_flight.push_back(InFlight {
+                seq: batch.seq,
+                declares,
+                sent: Instant::now(),
+            });
             last_sent = batch.seq;
         }
         if drain_deadline.is_some() && shared.queue().is_empty() {
@@ -218,13 +257,21 @@ fn closed() -> Error {
 }
 
 /// Applies one BatchResult: acknowledge (code 0) or drop for good (other codes).
-fn on_result(shared: &Shared, in_flight: &mut VecDeque<InFlight>, declared: &mut Declared, r: BatchResult) -> Result<()> {
+fn on_result(
+    shared: &Shared,
+    in_flight: &mut VecDeque<InFlight>,
+    declared: &mut Declared,
+    r: BatchResult,
+) -> Result<()> {
     let Some(pos) = in_flight.iter().position(|f| f.seq == r.seq) else {
         tracing::debug!(seq = r.seq, "result for a batch not in flight; ignored");
         return Ok(());
     };
     // Results come in order: anything sent before this batch is settled too.
-    let this = in_flight.drain(..=pos).next_back().ok_or_else(|| Error::Protocol("empty in-flight list".into()))?;
+    let this = in_flight
+        .drain(..=pos)
+        .next_back()
+        .ok_or_else(|| Error::Protocol("empty in-flight list".into()))?;
     if r.code == 0 {
         shared.queue().ack(r.seq)?;
         Stats::add(&shared.stats.acked_batches, 1);
@@ -249,25 +296,4 @@ fn on_result(shared: &Shared, in_flight: &mut VecDeque<InFlight>, declared: &mut
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_to_the_cap_with_jitter() {
-        let mut b = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-        let mut ceilings = vec![];
-        for _ in 0..10 {
-            let ceiling = b.ceiling();
-            let d = b.next_delay();
-            assert!(d <= ceiling, "{d:?} > {ceiling:?}");
-            ceilings.push(ceiling.as_millis());
-        }
-        assert_eq!(ceilings, vec![500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000]);
-        b.reset();
-        assert_eq!(b.ceiling(), Duration::from_millis(500));
-        // Full jitter: delays are spread, not all at the ceiling.
-        let mut b = Backoff::new(Duration::from_secs(10), Duration::from_secs(10));
-        let delays: Vec<_> = (0..20).map(|_| b.next_delay()).collect();
-        assert!(delays.iter().any(|d| *d < Duration::from_secs(9)), "{delays:?}");
-    }
-}
+mod tests;
