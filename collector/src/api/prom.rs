@@ -5,12 +5,11 @@
 //! [`crate::query::request`]; this module is the axum glue.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -18,6 +17,7 @@ use serde_json::json;
 
 use crate::query::request::{self, Params};
 use crate::query::{QueryError, SeriesSource, format};
+use crate::time::now_ms;
 
 type Source = Arc<dyn SeriesSource>;
 
@@ -71,21 +71,32 @@ struct ErrorBody {
     error: String,
 }
 
-/// Query string and, for form posts, the body (body values first, as in Go).
-fn params(query: Option<String>, headers: &HeaderMap, body: &[u8]) -> Params {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    let query = query.unwrap_or_default();
-    if is_form {
-        Params::parse(&[body, query.as_bytes()])
-    } else {
-        Params::parse(&[query.as_bytes()])
+/// The request's parameters: the query string and, for form posts, the
+/// body (body values first, as in Go's `ParseForm`).
+struct FormParams(Params);
+
+impl<S: Send + Sync> FromRequest<S> for FormParams {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let query = req.uri().query().unwrap_or_default().to_string();
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(FormParams(if is_form {
+            Params::parse(&[&body, query.as_bytes()])
+        } else {
+            Params::parse(&[query.as_bytes()])
+        }))
     }
 }
 
@@ -101,61 +112,37 @@ where
     Ok(json_response(format::success(&data)))
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-async fn query(
-    State(s): State<Source>,
-    RawQuery(q): RawQuery,
-    h: HeaderMap,
-    body: Bytes,
-) -> Result<Response, QueryError> {
-    let p = params(q, &h, &body);
+async fn query(State(s): State<Source>, FormParams(p): FormParams) -> Result<Response, QueryError> {
     let now = now_ms();
     run(s, move |src| request::query(src, &p, now)).await
 }
 
 async fn query_range(
     State(s): State<Source>,
-    RawQuery(q): RawQuery,
-    h: HeaderMap,
-    body: Bytes,
+    FormParams(p): FormParams,
 ) -> Result<Response, QueryError> {
-    let p = params(q, &h, &body);
     run(s, move |src| request::query_range(src, &p)).await
 }
 
 async fn series(
     State(s): State<Source>,
-    RawQuery(q): RawQuery,
-    h: HeaderMap,
-    body: Bytes,
+    FormParams(p): FormParams,
 ) -> Result<Response, QueryError> {
-    let p = params(q, &h, &body);
     run(s, move |src| request::series(src, &p)).await
 }
 
 async fn labels(
     State(s): State<Source>,
-    RawQuery(q): RawQuery,
-    h: HeaderMap,
-    body: Bytes,
+    FormParams(p): FormParams,
 ) -> Result<Response, QueryError> {
-    let p = params(q, &h, &body);
     run(s, move |src| request::labels(src, &p)).await
 }
 
 async fn label_values(
     State(s): State<Source>,
     Path(name): Path<String>,
-    RawQuery(q): RawQuery,
-    h: HeaderMap,
-    body: Bytes,
+    FormParams(p): FormParams,
 ) -> Result<Response, QueryError> {
-    let p = params(q, &h, &body);
     run(s, move |src| request::label_values(src, &name, &p)).await
 }
 
