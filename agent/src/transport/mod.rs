@@ -121,9 +121,7 @@ async fn session(
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(10))
         .keep_alive_while_idle(true);
-    let channel = timeout(CALL_TIMEOUT, endpoint.connect())
-        .await
-        .map_err(|_| Error::Timeout("connect"))??;
+    let channel = call(shutdown, "connect", endpoint.connect()).await??;
     let mut client = IngestClient::new(channel);
 
     let mut inventory_rx = shared.inventory.clone();
@@ -133,9 +131,7 @@ async fn session(
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
         inventory: Some(inventory),
     };
-    let reg = timeout(CALL_TIMEOUT, client.register(request))
-        .await
-        .map_err(|_| Error::Timeout("Register"))??;
+    let reg = call(shutdown, "Register", client.register(request)).await??;
     let reg = reg.into_inner();
     let resync = shared.queue().resync(reg.last_acked_seq)?;
     shared.set_collector_limit(reg.max_batch_samples);
@@ -162,9 +158,12 @@ async fn session(
         })),
     };
     tx.send(hello).await.map_err(|_| closed())?;
-    let response = timeout(CALL_TIMEOUT, client.stream(ReceiverStream::new(rx)))
-        .await
-        .map_err(|_| Error::Timeout("opening the stream"))??;
+    let response = call(
+        shutdown,
+        "opening the stream",
+        client.stream(ReceiverStream::new(rx)),
+    )
+    .await??;
     let mut inbound = response.into_inner();
     backoff.reset();
     shared
@@ -240,6 +239,21 @@ async fn session(
                 return Err(Error::Protocol(format!("no result for batch {seq} within {ACK_TIMEOUT:?}")));
             }
         }
+    }
+}
+
+/// Runs one setup step with [`CALL_TIMEOUT`], giving up at once on shutdown.
+async fn call<T>(
+    shutdown: &mut watch::Receiver<bool>,
+    what: &'static str,
+    step: impl Future<Output = T>,
+) -> Result<T> {
+    if *shutdown.borrow() {
+        return Err(Error::Protocol(format!("shutting down before {what}")));
+    }
+    tokio::select! {
+        r = timeout(CALL_TIMEOUT, step) => r.map_err(|_| Error::Timeout(what)),
+        _ = shutdown.changed() => Err(Error::Protocol(format!("shutting down during {what}"))),
     }
 }
 

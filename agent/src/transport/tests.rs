@@ -278,7 +278,7 @@ async fn rejected_batches_are_dropped_not_resent() {
     wait_until("the queue is empty", || shared.queue().is_empty()).await;
     // Batch 2 declared series 2 and was rejected: the agent reopens the stream
     // so batch 3, which uses series 2, declares it again instead of failing.
-    let s = fake.state();
+    let s = fake.snapshot();
     let all: Vec<u64> = s.streams.iter().flat_map(|st| seqs(st)).collect();
     assert_eq!(
         all.iter().filter(|&&q| q == 2).count(),
