@@ -72,7 +72,13 @@ test)
     need_packages "${build_packages[@]}" "${test_packages[@]}"
     build
     echo "==> running tests"
-    cargo test --release --locked --workspace
+    log="$(mktemp)"
+    status=0
+    cargo test --release --locked --workspace 2>&1 | tee "$log" || status=$?
+    # One closing line for the whole workspace (cargo prints one per test binary).
+    awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+    rm -f "$log"
+    exit "$status"
     ;;
 bench)
     build
