@@ -206,7 +206,7 @@ impl Ingestor {
         let sync = self.storage.sync_writes();
         let to_resolve: Vec<_> = new_defs
             .iter()
-            .map(|(_, labels, kind, _)| (labels.clone(), *kind))
+            .map(|(_, labels, kind, _)| (labels.as_slice(), *kind))
             .collect();
         let series = self.storage.series().resolve_all(&to_resolve, sync)?;
         for ((id, _, _, fp), series) in new_defs.into_iter().zip(series) {

@@ -88,7 +88,7 @@ impl SeriesIndex {
         kind: i32,
         sync: bool,
     ) -> Result<SeriesId, StorageError> {
-        let ids = self.resolve_all(std::slice::from_ref(&(labels.clone(), kind)), sync)?;
+        let ids = self.resolve_all(&[(labels.as_slice(), kind)], sync)?;
         Ok(ids[0])
     }
 
@@ -96,7 +96,7 @@ impl SeriesIndex {
     /// atomic write (one fsync however many a reconnecting agent declares).
     pub fn resolve_all(
         &self,
-        defs: &[(Labels, i32)],
+        defs: &[(&[(String, String)], i32)],
         sync: bool,
     ) -> Result<Vec<SeriesId>, StorageError> {
         let canonical: Vec<Vec<u8>> = defs
@@ -116,7 +116,7 @@ impl SeriesIndex {
         let _creating = self.create.lock();
         let maps = self.maps.read();
         let mut ids = Vec::with_capacity(defs.len());
-        let mut created: Vec<(Vec<u8>, SeriesId, &Labels, u8)> = Vec::new();
+        let mut created: Vec<(Vec<u8>, SeriesId, &[(String, String)], u8)> = Vec::new();
         let mut batch = WriteBatch::default();
         for (canon, (labels, kind)) in canonical.iter().zip(defs) {
             let existing = maps
@@ -140,7 +140,7 @@ impl SeriesIndex {
             let mut by_id_value = vec![kind_byte];
             by_id_value.extend_from_slice(canon);
             batch.put_cf(self.db.cf(Cf::Series), keys::series_by_id(id), by_id_value);
-            for (name, value) in labels {
+            for (name, value) in labels.iter() {
                 batch.put_cf(self.db.cf(Cf::Postings), keys::posting(name, value, id), []);
             }
             created.push((canon.clone(), id, labels, kind_byte));
@@ -157,7 +157,7 @@ impl SeriesIndex {
             maps.by_id.insert(
                 id,
                 Arc::new(SeriesDef {
-                    labels: labels.clone(),
+                    labels: labels.to_vec(),
                     kind: i32::from(kind),
                 }),
             );
