@@ -16,6 +16,9 @@ use super::{StorageError, keys};
 use crate::query::selector::{MatchOp, Matcher};
 use crate::query::{Labels, SeriesId};
 
+/// A borrowed label set.
+type LabelSlice<'a> = &'a [(String, String)];
+
 /// A stored series: its labels (sorted, with `__name__`) and metric kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesDef {
@@ -96,7 +99,7 @@ impl SeriesIndex {
     /// atomic write (one fsync however many a reconnecting agent declares).
     pub fn resolve_all(
         &self,
-        defs: &[(&[(String, String)], i32)],
+        defs: &[(LabelSlice, i32)],
         sync: bool,
     ) -> Result<Vec<SeriesId>, StorageError> {
         let canonical: Vec<Vec<u8>> = defs
@@ -116,7 +119,8 @@ impl SeriesIndex {
         let _creating = self.create.lock();
         let maps = self.maps.read();
         let mut ids = Vec::with_capacity(defs.len());
-        let mut created: Vec<(Vec<u8>, SeriesId, &[(String, String)], u8)> = Vec::new();
+        // (canonical key, id, labels, kind) of each series this call creates.
+        let mut created: Vec<(Vec<u8>, SeriesId, LabelSlice, u8)> = Vec::new();
         let mut batch = WriteBatch::default();
         for (canon, (labels, kind)) in canonical.iter().zip(defs) {
             let existing = maps
