@@ -134,6 +134,31 @@ async fn agent_data_and_host_ci_survive_collector_restart() -> Result<()> {
         "promtool output: {out}"
     );
 
+    let now = now_secs();
+    let promtool = std::process::Command::new("promtool")
+        .args([
+            "query",
+            "range",
+            "--start",
+            &format!("{:.3}", t0 - 5.0),
+            "--end",
+            &format!("{now:.3}"),
+            "--step",
+            "1s",
+        ])
+        .args([&c.http_url, &format!("{CPU_METRIC}{{host=\"{host}\"}}")])
+        .output()?;
+    let out = String::from_utf8_lossy(&promtool.stdout);
+    assert!(
+        promtool.status.success(),
+        "promtool range failed: {}",
+        String::from_utf8_lossy(&promtool.stderr)
+    );
+    assert!(
+        out.contains(CPU_METRIC) && out.matches(" @[").count() >= 3,
+        "promtool range output: {out}"
+    );
+
     // tocsinctl shows the CI and the series.
     let out = run("tocsinctl", &["--url", &c.http_url, "cis"])?;
     assert!(
