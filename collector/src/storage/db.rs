@@ -24,17 +24,20 @@ pub enum Cf {
     Log,
     /// CMDB: CIs, their change history and relations.
     Cmdb,
+    /// Incidents, their timelines, maintenance windows and problem records.
+    Incidents,
 }
 
 impl Cf {
     /// Every column family, in a fixed order.
-    pub const ALL: [Cf; 6] = [
+    pub const ALL: [Cf; 7] = [
         Cf::Meta,
         Cf::Series,
         Cf::Postings,
         Cf::Chunks,
         Cf::Log,
         Cf::Cmdb,
+        Cf::Incidents,
     ];
 
     /// The name RocksDB knows it by.
@@ -46,6 +49,7 @@ impl Cf {
             Cf::Chunks => "chunks",
             Cf::Log => "log",
             Cf::Cmdb => "cmdb",
+            Cf::Incidents => "incidents",
         }
     }
 

@@ -1,0 +1,1 @@
+//! Incidents: opened from rule events, worked by people (being written).

@@ -1,0 +1,3 @@
+//! Threshold rules evaluated on every ingested sample (being written).
+
+pub mod event;
