@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::{ApiJson, AppState};
 use crate::error::Error;
 
 /// `GET /api/v1/cis`: every CI with its attributes.
@@ -26,4 +26,97 @@ pub async fn detail(
         Some(ci) => Ok(Json(json!({ "data": ci }))),
         None => Err(Error::NotFound(format!("no CI with id {id}"))),
     }
+}
+
+/// Body of `POST /api/v1/cis`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCi {
+    id: String,
+    class: String,
+    name: String,
+    #[serde(default)]
+    attributes: std::collections::BTreeMap<String, Value>,
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+/// Body of `PATCH /api/v1/cis/{id}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeChange {
+    attributes: std::collections::BTreeMap<String, Value>,
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+/// Body of `POST /api/v1/cis/{id}/relations`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRelation {
+    kind: String,
+    target: String,
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+fn actor(a: Option<String>) -> String {
+    a.filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| "api".to_string())
+}
+
+/// `POST /api/v1/cis`: creates a CI by hand.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    ApiJson(b): ApiJson<NewCi>,
+) -> Result<Json<Value>, Error> {
+    let ci = tokio::task::spawn_blocking(move || {
+        state
+            .cmdb
+            .create(&b.id, &b.class, &b.name, b.attributes, &actor(b.actor))
+    })
+    .await??;
+    Ok(Json(json!({ "data": ci })))
+}
+
+/// `PATCH /api/v1/cis/{id}`: sets attributes people own (null removes one).
+pub async fn patch(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<AttributeChange>,
+) -> Result<Json<Value>, Error> {
+    let ci = tokio::task::spawn_blocking(move || {
+        state
+            .cmdb
+            .set_attributes(&id, b.attributes, &actor(b.actor))
+    })
+    .await??;
+    Ok(Json(json!({ "data": ci })))
+}
+
+/// `POST /api/v1/cis/{id}/relations`: adds `id --kind--> target`.
+pub async fn add_relation(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<NewRelation>,
+) -> Result<Json<Value>, Error> {
+    let view = id.clone();
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || {
+        s.cmdb
+            .add_relation(&id, &b.kind, &b.target, &actor(b.actor))
+    })
+    .await??;
+    let ci = tokio::task::spawn_blocking(move || state.cmdb.detail(&view)).await??;
+    Ok(Json(json!({ "data": ci })))
+}
+
+/// `DELETE /api/v1/cis/{id}/relations/{kind}/{target}`.
+pub async fn remove_relation(
+    State(state): State<Arc<AppState>>,
+    Path((id, kind, target)): Path<(String, String, String)>,
+) -> Result<Json<Value>, Error> {
+    tokio::task::spawn_blocking(move || state.cmdb.remove_relation(&id, &kind, &target, "api"))
+        .await??;
+    Ok(Json(json!({ "data": null })))
 }

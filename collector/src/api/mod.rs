@@ -34,8 +34,16 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/api/v1/cis", get(cis::list))
-        .route("/api/v1/cis/{id}", get(cis::detail))
+        .route("/api/v1/cis", get(cis::list).post(cis::create))
+        .route("/api/v1/cis/{id}", get(cis::detail).patch(cis::patch))
+        .route(
+            "/api/v1/cis/{id}/relations",
+            axum::routing::post(cis::add_relation),
+        )
+        .route(
+            "/api/v1/cis/{id}/relations/{kind}/{target}",
+            axum::routing::delete(cis::remove_relation),
+        )
         .with_state(state)
         .merge(prom::router(source))
 }
@@ -53,4 +61,19 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         )],
         body,
     )
+}
+
+/// A JSON request body whose rejections (bad JSON, unknown field, wrong
+/// content type) become the API's own error shape instead of plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = crate::error::Error;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| ApiJson(v))
+            .map_err(|e| crate::error::Error::InvalidRequest(e.body_text()))
+    }
 }

@@ -5,9 +5,11 @@
 //! touches the attributes that source owns, and every change is recorded with
 //! the old and new value, the time and the source.
 
+mod edit;
 mod inventory;
 mod record;
 
+pub use edit::{CI_CLASSES, CRITICALITIES, RELATION_KINDS};
 pub use inventory::{AGENT_ATTRIBUTES, inventory_attributes};
 pub use record::{Change, Ci, CiDetail, Relation};
 
