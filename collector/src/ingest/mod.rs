@@ -3,9 +3,11 @@
 //! the benches drive the same code.
 
 mod agents;
+mod observer;
 mod service;
 pub mod validate;
 
+pub use observer::{CiContext, ObservedSample, SampleObserver};
 pub use service::IngestService;
 pub use validate::{Invalid, Limits};
 
@@ -20,7 +22,7 @@ use crate::cmdb::{AGENT_ATTRIBUTES, Cmdb, inventory_attributes};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::query::SeriesId;
-use crate::storage::Storage;
+use crate::storage::{SeriesDef, Storage};
 use crate::time::now_ms;
 use agents::AgentStates;
 
@@ -28,7 +30,10 @@ use agents::AgentStates;
 pub struct StreamSession {
     /// The agent on the other end.
     pub agent_id: String,
-    declared: HashMap<u32, (SeriesId, u64)>,
+    /// The CI the agent reports for.
+    pub ci: CiContext,
+    /// Stream-local id → (stored series, its definition, declaration fingerprint).
+    declared: HashMap<u32, (SeriesId, Arc<SeriesDef>, u64)>,
 }
 
 /// See the module docs.
@@ -38,6 +43,7 @@ pub struct Ingestor {
     agents: AgentStates,
     limits: Limits,
     metrics: Arc<Metrics>,
+    observer: Option<Arc<dyn SampleObserver>>,
 }
 
 fn validate_agent_id(id: &str) -> Result<(), Error> {
@@ -79,7 +85,14 @@ impl Ingestor {
             agents,
             limits,
             metrics,
+            observer: None,
         }
+    }
+
+    /// Sends every stored batch to `observer` (rule evaluation) before it is acknowledged.
+    pub fn with_observer(mut self, observer: Arc<dyn SampleObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The limits in force.
@@ -128,8 +141,21 @@ impl Ingestor {
                 hello.agent_id
             )));
         }
+        let name = self
+            .cmdb
+            .get_ci(&hello.agent_id)?
+            .map_or_else(|| hello.agent_id.clone(), |ci| ci.name);
+        let ci = CiContext {
+            id: hello.agent_id.clone(),
+            class: "host".into(),
+            name,
+        };
+        if let Some(o) = &self.observer {
+            o.seen(&ci, now_ms());
+        }
         Ok(StreamSession {
             agent_id: hello.agent_id.clone(),
+            ci,
             declared: HashMap::new(),
         })
     }
@@ -191,7 +217,7 @@ impl Ingestor {
         for def in &batch.series {
             let labels = validate::series_labels(def, &self.limits)?;
             let fp = def_fingerprint(&labels, def.kind);
-            if let Some((_, known)) = session.declared.get(&def.id)
+            if let Some((_, _, known)) = session.declared.get(&def.id)
                 && *known != fp
             {
                 return Err(Invalid::Redeclared { id: def.id }.into());
@@ -210,7 +236,12 @@ impl Ingestor {
             .collect();
         let series = self.storage.series().resolve_all(&to_resolve, sync)?;
         for ((id, _, _, fp), series) in new_defs.into_iter().zip(series) {
-            session.declared.insert(id, (series, fp));
+            let def = self.storage.series().get(series).ok_or_else(|| {
+                crate::storage::StorageError::Corrupt(format!(
+                    "series {series} vanished from the index"
+                ))
+            })?;
+            session.declared.insert(id, (series, def, fp));
         }
 
         let agent = self.agents.lock(&session.agent_id)?;
@@ -228,6 +259,22 @@ impl Ingestor {
         let extra = self.agents.seq_record(&session.agent_id, batch.seq);
         let outcome = self.storage.append(&samples, extra)?;
         *last_seq = batch.seq;
+        drop(last_seq);
+        if let Some(o) = &self.observer {
+            let observed: Vec<ObservedSample<'_>> = batch
+                .series_ids
+                .iter()
+                .zip(&samples)
+                .map(|(local, &(series, ts_ms, value))| ObservedSample {
+                    series,
+                    def: &session.declared[local].1,
+                    ts_ms,
+                    value,
+                })
+                .collect();
+            o.observe(&session.ci, &observed);
+            o.seen(&session.ci, now_ms());
+        }
         Ok(Ingested::Stored(outcome))
     }
 }

@@ -1,0 +1,39 @@
+//! The hook through which stored samples flow on to rule evaluation, keeping
+//! ingest ignorant of rules and incidents (data flows one way).
+
+use std::sync::Arc;
+
+use crate::query::SeriesId;
+use crate::storage::SeriesDef;
+
+/// The CI a stream reports for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiContext {
+    /// CI id (for agents: the agent id).
+    pub id: String,
+    /// CI class (`host` for agents).
+    pub class: String,
+    /// CI name (hostname).
+    pub name: String,
+}
+
+/// One sample that was just durably stored.
+#[derive(Debug, Clone, Copy)]
+pub struct ObservedSample<'a> {
+    /// Stored series id.
+    pub series: SeriesId,
+    /// Its definition (labels, kind).
+    pub def: &'a Arc<SeriesDef>,
+    /// Sample time, ms.
+    pub ts_ms: i64,
+    /// Value.
+    pub value: f64,
+}
+
+/// Looks at every batch after it is durably stored, before it is acknowledged.
+pub trait SampleObserver: Send + Sync {
+    /// A stored batch of `ci`'s samples.
+    fn observe(&self, ci: &CiContext, samples: &[ObservedSample<'_>]);
+    /// `ci`'s agent connected or sent data at `now_ms` (for no-data detection).
+    fn seen(&self, ci: &CiContext, now_ms: i64);
+}
