@@ -1,8 +1,9 @@
 //! Prometheus-compatible HTTP query API (`/api/v1/query`, `query_range`,
 //! `series`, `labels`, `label/{name}/values`, `status/buildinfo`,
-//! `metadata`) so Grafana and promtool can use the collector as a
-//! Prometheus data source. Endpoint semantics live in
-//! [`crate::query::request`]; this module is the axum glue.
+//! `metadata`, `query_exemplars`, `format_query`, `rules`) so Grafana and
+//! promtool can use the collector as a Prometheus data source. Endpoint
+//! semantics live in [`crate::query::request`]; this module is the axum
+//! glue.
 
 use std::sync::Arc;
 
@@ -32,8 +33,14 @@ pub fn router(source: Arc<dyn SeriesSource>) -> Router {
             "/api/v1/label/{name}/values",
             get(label_values).post(label_values),
         )
+        .route(
+            "/api/v1/query_exemplars",
+            get(query_exemplars).post(query_exemplars),
+        )
+        .route("/api/v1/format_query", get(format_query).post(format_query))
         .route("/api/v1/status/buildinfo", get(buildinfo))
         .route("/api/v1/metadata", get(metadata))
+        .route("/api/v1/rules", get(rules))
         .with_state(source)
 }
 
@@ -146,6 +153,17 @@ async fn label_values(
     run(s, move |src| request::label_values(src, &name, &p)).await
 }
 
+/// No storage access, so no blocking pool.
+async fn query_exemplars(FormParams(p): FormParams) -> Result<Response, QueryError> {
+    Ok(json_response(format::success(&request::query_exemplars(
+        &p,
+    )?)))
+}
+
+async fn format_query(FormParams(p): FormParams) -> Result<Response, QueryError> {
+    Ok(json_response(format::success(&request::format_query(&p)?)))
+}
+
 /// Grafana reads the build info to pick the data source flavour and the API
 /// features it may use. Tocsin implements a subset of the Prometheus API, so
 /// it announces a fixed Prometheus release (2.45, a long-term-support
@@ -166,6 +184,13 @@ async fn buildinfo() -> Response {
 /// No metric metadata (TYPE/HELP) is kept; Prometheus answers `{}` then too.
 async fn metadata() -> Response {
     json_response(format::success("{}"))
+}
+
+/// Tocsin evaluates no recording or alerting rules. Grafana's alerting
+/// pages list the rules of every Prometheus data source and report an
+/// error on a 404, so answer with Prometheus' empty rule list.
+async fn rules() -> Response {
+    json_response(format::success(r#"{"groups":[]}"#))
 }
 
 fn json_response(body: String) -> Response {
@@ -313,6 +338,79 @@ mod tests {
         assert_eq!(
             json(&body)["error"],
             r#"invalid parameter "time": cannot parse "yesterday" to a valid timestamp"#
+        );
+    }
+
+    /// Grafana's "Save & test": `promlib` posts `1+1` as an instant query
+    /// at the end of a fixed 1s..4s range, form-encoded.
+    #[tokio::test]
+    async fn grafana_health_check() {
+        let (status, body) = post("/api/v1/query", "query=1%2B1&time=4").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
+        );
+        // The same with a configured query timeout, and as a GET.
+        let (_, posted) = post("/api/v1/query", "query=1%2B1&time=4&timeout=60s").await;
+        assert_eq!(posted, body);
+        let (_, got) = get("/api/v1/query?query=1%2B1&time=4").await;
+        assert_eq!(got, body);
+    }
+
+    #[tokio::test]
+    async fn scalar_range_query() {
+        let (status, body) = post(
+            "/api/v1/query_range",
+            "query=(1%2B2)*3&start=1700000000&end=1700000060&step=30",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1700000000,"9"],[1700000030,"9"],[1700000060,"9"]]}]}}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn arithmetic_on_selectors_is_rejected() {
+        let (status, body) = get("/api/v1/query?query=cpu%20%2B%201").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let v = json(&body);
+        assert_eq!(v["errorType"], "bad_data");
+        let msg = v["error"].as_str().unwrap();
+        assert!(
+            msg.starts_with(
+                r#"invalid parameter "query": 1:5: operator "+" on a vector selector is not supported; only instant vector selectors"#
+            ),
+            "{msg}"
+        );
+        assert!(msg.contains("arithmetic on number literals"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn exemplars_format_query_and_rules() {
+        let (status, body) = post(
+            "/api/v1/query_exemplars",
+            "query=cpu&start=1700000000&end=1700003600",
+        )
+        .await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, r#"{"status":"success","data":[]}"#)
+        );
+        let (status, _) = get("/api/v1/query_exemplars?query=cpu(").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, body) = post("/api/v1/format_query", "query=1%2B%20%201").await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, r#"{"status":"success","data":"1 + 1"}"#)
+        );
+        let (_, body) = get("/api/v1/format_query?query=cpu%7Bhost%3D%22a%22%7D").await;
+        assert_eq!(json(&body)["data"], r#"cpu{host="a"}"#);
+        assert_eq!(
+            get("/api/v1/rules").await.1,
+            r#"{"status":"success","data":{"groups":[]}}"#
         );
     }
 

@@ -1,6 +1,7 @@
 //! Evaluation of instant and range queries of one selector over a
 //! [`SeriesSource`], with Prometheus' lookback semantics: the value of a
-//! series at time `t` is its latest sample with `t - 5m < ts <= t`.
+//! series at time `t` is its latest sample with `t - 5m < ts <= t`; and of
+//! range queries of a constant scalar.
 
 use super::selector::Matcher;
 use super::{Labels, QueryError, SeriesSource};
@@ -122,6 +123,15 @@ pub fn range(
     Ok(out)
 }
 
+/// A range query of a scalar: as in Prometheus, one series without labels
+/// holding the value at every step.
+pub fn scalar_range(value: f64, range: &Range) -> Vec<MatrixSeries> {
+    vec![MatrixSeries {
+        labels: Labels::new(),
+        points: range.steps().map(|t| (t, value)).collect(),
+    }]
+}
+
 fn in_window(ts: i64, t: i64) -> bool {
     t - LOOKBACK_MS < ts && ts <= t
 }
@@ -225,6 +235,18 @@ mod tests {
             range(&s, &parse("cpu").unwrap(), &early)
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn scalar_range_has_a_point_per_step() {
+        let r = Range::new(T0, T0 + 30_000, 15_000).unwrap();
+        assert_eq!(
+            scalar_range(2.0, &r),
+            vec![MatrixSeries {
+                labels: vec![],
+                points: vec![(T0, 2.0), (T0 + 15_000, 2.0), (T0 + 30_000, 2.0)],
+            }]
         );
     }
 

@@ -30,6 +30,14 @@ pub fn vector(samples: &[VectorSample]) -> String {
     out
 }
 
+/// `{"resultType":"scalar","result":[t,"v"]}`.
+pub fn scalar(t_ms: i64, value: f64) -> String {
+    let mut out = String::from(r#"{"resultType":"scalar","result":"#);
+    point(&mut out, t_ms, value);
+    out.push('}');
+    out
+}
+
 /// `{"resultType":"matrix","result":[{"metric":{..},"values":[[t,"v"],..]},..]}`.
 pub fn matrix(series: &[MatrixSeries]) -> String {
     let mut out = String::from(r#"{"resultType":"matrix","result":["#);
@@ -98,6 +106,18 @@ mod tests {
             r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"x","host":"a"},"value":[1700000000.123,"42"]}]}}"#
         );
         assert_eq!(vector(&[]), r#"{"resultType":"vector","result":[]}"#);
+    }
+
+    #[test]
+    fn scalar_json_matches_prometheus() {
+        assert_eq!(
+            success(&scalar(4_000, 2.0)),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
+        );
+        assert_eq!(
+            scalar(1_700_000_000_500, f64::NEG_INFINITY),
+            r#"{"resultType":"scalar","result":[1700000000.500,"-Inf"]}"#
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Prometheus-compatible query layer: selector parsing, time parsing and
-//! evaluation of instant and range queries over a [`SeriesSource`].
+//! Prometheus-compatible query layer: parsing of selectors and scalar
+//! arithmetic, time parsing and evaluation of instant and range queries
+//! over a [`SeriesSource`].
 
 use thiserror::Error;
 
@@ -43,9 +44,11 @@ pub enum QueryError {
 }
 
 pub mod eval;
+pub mod expr;
 pub mod format;
 #[cfg(test)]
 pub(crate) mod mem;
+mod number;
 pub mod request;
 pub mod selector;
 mod strlit;

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::eval::{self, Range};
+use super::expr::{self, Expr, Plan};
 use super::selector::{self, Matcher};
 use super::time::{parse_duration, parse_time};
 use super::{Labels, QueryError, SeriesSource, format};
@@ -54,8 +55,13 @@ fn time_param(params: &Params, name: &str, default: i64) -> Result<i64, QueryErr
         .map_or(Ok(default), |s| parse_time(s).map_err(|e| invalid(name, e)))
 }
 
-fn selector_param(params: &Params) -> Result<Vec<Matcher>, QueryError> {
-    selector::parse(params.get("query").unwrap_or("")).map_err(|e| invalid("query", e))
+fn expr_param(params: &Params) -> Result<Expr, QueryError> {
+    expr::parse(params.get("query").unwrap_or("")).map_err(|e| invalid("query", e))
+}
+
+/// Checks that the parsed query is one Tocsin evaluates (see [`Expr::plan`]).
+fn plan(expr: &Expr) -> Result<Plan<'_>, QueryError> {
+    expr.plan().map_err(|e| invalid("query", e))
 }
 
 /// `match[]` selectors; `None` when there are none.
@@ -86,18 +92,23 @@ fn select_union(
 }
 
 /// `/api/v1/query`: `query`, optional `time` (default `now_ms`); `timeout`
-/// is accepted and ignored.
+/// is accepted and ignored. A selector gives a `vector`, scalar arithmetic
+/// a `scalar` (`1+1`, Grafana's health check).
 pub fn query(
     source: &dyn SeriesSource,
     params: &Params,
     now_ms: i64,
 ) -> Result<String, QueryError> {
     let t = time_param(params, "time", now_ms)?;
-    let matchers = selector_param(params)?;
-    Ok(format::vector(&eval::instant(source, &matchers, t)?))
+    let expr = expr_param(params)?;
+    Ok(match plan(&expr)? {
+        Plan::Vector(matchers) => format::vector(&eval::instant(source, matchers, t)?),
+        Plan::Scalar(v) => format::scalar(t, v),
+    })
 }
 
-/// `/api/v1/query_range`: `query`, `start`, `end`, `step`.
+/// `/api/v1/query_range`: `query`, `start`, `end`, `step`. Always a
+/// `matrix`; a scalar is one unlabelled series with a point per step.
 pub fn query_range(source: &dyn SeriesSource, params: &Params) -> Result<String, QueryError> {
     let param = |name| params.get(name).unwrap_or("");
     let start = parse_time(param("start")).map_err(|e| invalid("start", e))?;
@@ -110,8 +121,36 @@ pub fn query_range(source: &dyn SeriesSource, params: &Params) -> Result<String,
     }
     let step = parse_duration(param("step")).map_err(|e| invalid("step", e))?;
     let range = Range::new(start, end, step)?;
-    let matchers = selector_param(params)?;
-    Ok(format::matrix(&eval::range(source, &matchers, &range)?))
+    let expr = expr_param(params)?;
+    let series = match plan(&expr)? {
+        Plan::Vector(matchers) => eval::range(source, matchers, &range)?,
+        Plan::Scalar(v) => eval::scalar_range(v, &range),
+    };
+    Ok(format::matrix(&series))
+}
+
+/// `/api/v1/query_exemplars`: `query`, optional `start` and `end`. Tocsin
+/// keeps no exemplars, so a valid request gets `[]`, as from a Prometheus
+/// without exemplar storage; Grafana asks when exemplars are toggled on.
+pub fn query_exemplars(params: &Params) -> Result<String, QueryError> {
+    let start = time_param(params, "start", i64::MIN)?;
+    let end = time_param(params, "end", i64::MAX)?;
+    if end < start {
+        return Err(invalid(
+            "end",
+            "end timestamp must not be before start time",
+        ));
+    }
+    expr_param(params)?;
+    Ok("[]".into())
+}
+
+/// `/api/v1/format_query`: the query printed back in canonical PromQL form
+/// (a JSON string), for Grafana's "Format query" button. Any syntactically
+/// valid query is formatted, evaluable by Tocsin or not.
+pub fn format_query(params: &Params) -> Result<String, QueryError> {
+    let expr = expr_param(params)?;
+    Ok(serde_json::Value::String(expr.to_string()).to_string())
 }
 
 /// `/api/v1/series`: `match[]` (required, repeatable), optional `start` and
@@ -207,6 +246,90 @@ mod tests {
         );
         assert_eq!(p.get("time"), None, "empty counts as absent");
         assert_eq!(Params::parse(&[b"q=a+b%20c"]).get("q"), Some("a b c"));
+    }
+
+    fn params(form: &str) -> Params {
+        Params::parse(&[form.as_bytes()])
+    }
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn source() -> crate::query::mem::MemSource {
+        let mut s = crate::query::mem::MemSource::default();
+        s.add(&[("__name__", "metric"), ("host", "a")], &[(T0, 5.0)]);
+        s
+    }
+
+    #[test]
+    fn instant_scalar_query() {
+        let got = query(&source(), &params("query=1%2B1&time=4"), T0).unwrap();
+        assert_eq!(got, r#"{"resultType":"scalar","result":[4,"2"]}"#);
+        // Without `time`, evaluated now.
+        let got = query(&source(), &params("query=-2^2"), T0).unwrap();
+        assert_eq!(got, r#"{"resultType":"scalar","result":[1700000000,"-4"]}"#);
+        // Selectors still give vectors, also in parentheses.
+        let got = query(&source(), &params("query=(metric)&time=1700000000"), 0).unwrap();
+        assert!(
+            got.starts_with(r#"{"resultType":"vector","result":[{"metric":{"__name__":"metric""#)
+        );
+    }
+
+    #[test]
+    fn range_scalar_query() {
+        let p = params("query=1%2B1&start=1700000000&end=1700000030&step=15");
+        assert_eq!(
+            query_range(&source(), &p).unwrap(),
+            r#"{"resultType":"matrix","result":[{"metric":{},"values":[[1700000000,"2"],[1700000015,"2"],[1700000030,"2"]]}]}"#
+        );
+    }
+
+    #[test]
+    fn arithmetic_on_selectors_is_bad_data() {
+        for form in [
+            "query=metric%20%2B%201&time=1",
+            "query=metric%20%2B%201&start=0&end=10&step=1",
+        ] {
+            let p = params(form);
+            let err = if form.contains("step") {
+                query_range(&source(), &p)
+            } else {
+                query(&source(), &p, T0)
+            };
+            let Err(QueryError::BadData(msg)) = err else {
+                panic!("{form}: {err:?}");
+            };
+            assert!(
+                msg.starts_with(
+                    r#"invalid parameter "query": 1:8: operator "+" on a vector selector is not supported; only instant vector selectors"#
+                ),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn exemplars_are_empty() {
+        let ok = |form: &str| query_exemplars(&params(form));
+        assert_eq!(ok("query=up&start=1&end=2").unwrap(), "[]");
+        assert_eq!(ok("query=up%20%2B%201").unwrap(), "[]");
+        assert!(ok("query=up&start=2&end=1").is_err());
+        assert!(ok("query=rate(up%5B5m%5D)").is_err());
+        assert!(ok("").is_err());
+    }
+
+    #[test]
+    fn format_query_prints_promql() {
+        let f = |form: &str| format_query(&params(form));
+        assert_eq!(f("query=1%2B1").unwrap(), r#""1 + 1""#);
+        assert_eq!(
+            f("query=up%7Bb%3D%22x%22%2Ca%3D%22y%22%7D%2B%20%201").unwrap(),
+            r#""up{a=\"y\",b=\"x\"} + 1""#
+        );
+        assert!(
+            f("query=1%2B").unwrap_err().to_string().starts_with(
+                "invalid parameter \"query\": 1:3: parse error: unexpected end of input"
+            )
+        );
     }
 
     #[test]
