@@ -6,6 +6,8 @@
 //! executable's `deps/` directory (the same cargo target profile), so the
 //! test command builds them first: `cargo build --release --bins`.
 
+pub mod grpc;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,97 +1,14 @@
 //! Malformed batches get a clear status and a counter, never a crash and
 //! never partial data; resent batches are stored once.
 
-use std::time::Duration;
-
 use anyhow::Result;
+use tocsin_e2e::grpc::{Stream, batch, def, now_ms};
 use tocsin_e2e::{Collector, metric_value};
 use tocsin_proto::v1::agent_message::Msg;
 use tocsin_proto::v1::ingest_client::IngestClient;
-use tocsin_proto::v1::{
-    AgentMessage, BatchResult, Hello, Inventory, Label, RegisterRequest, SampleBatch, SeriesDef,
-    collector_message,
-};
+use tocsin_proto::v1::{AgentMessage, Hello, SampleBatch};
 use tokio::sync::mpsc;
-use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::Streaming;
-
-struct Stream {
-    tx: mpsc::Sender<AgentMessage>,
-    rx: Streaming<tocsin_proto::v1::CollectorMessage>,
-}
-
-impl Stream {
-    async fn open(url: &str, agent_id: &str) -> Result<Self> {
-        let mut client = IngestClient::connect(url.to_string()).await?;
-        let inventory = Inventory {
-            hostname: format!("{agent_id}-host"),
-            ..Default::default()
-        };
-        client
-            .register(RegisterRequest {
-                agent_id: agent_id.into(),
-                agent_version: "test".into(),
-                inventory: Some(inventory),
-            })
-            .await?;
-        let (tx, rx) = mpsc::channel(16);
-        tx.send(AgentMessage {
-            msg: Some(Msg::Hello(Hello {
-                agent_id: agent_id.into(),
-            })),
-        })
-        .await?;
-        let rx = client.stream(ReceiverStream::new(rx)).await?.into_inner();
-        Ok(Self { tx, rx })
-    }
-
-    async fn send(&mut self, batch: SampleBatch) -> Result<BatchResult> {
-        self.tx
-            .send(AgentMessage {
-                msg: Some(Msg::Batch(batch)),
-            })
-            .await?;
-        let reply = tokio::time::timeout(Duration::from_secs(10), self.rx.next()).await?;
-        match reply {
-            Some(Ok(m)) => match m.msg {
-                Some(collector_message::Msg::Result(r)) => Ok(r),
-                None => anyhow::bail!("empty reply"),
-            },
-            Some(Err(status)) => Err(status.into()),
-            None => anyhow::bail!("stream closed"),
-        }
-    }
-}
-
-fn def(id: u32, metric: &str, labels: &[(&str, &str)]) -> SeriesDef {
-    SeriesDef {
-        id,
-        metric: metric.into(),
-        labels: labels
-            .iter()
-            .map(|(n, v)| Label {
-                name: n.to_string(),
-                value: v.to_string(),
-            })
-            .collect(),
-        kind: 1,
-    }
-}
-
-fn now_ms() -> i64 {
-    (tocsin_e2e::now_secs() * 1000.0) as i64
-}
-
-fn batch(seq: u64, series: Vec<SeriesDef>, samples: &[(u32, i64, f64)]) -> SampleBatch {
-    SampleBatch {
-        seq,
-        series,
-        series_ids: samples.iter().map(|s| s.0).collect(),
-        timestamps_ms: samples.iter().map(|s| s.1).collect(),
-        values: samples.iter().map(|s| s.2).collect(),
-    }
-}
 
 /// Points of `expr` on a 1 s grid from `start_ms` to `end_ms` (both inclusive).
 async fn points(c: &Collector, expr: &str, start_ms: i64, end_ms: i64) -> Result<usize> {
