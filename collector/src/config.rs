@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::incidents::IncidentConfig;
+use crate::incidents::problems::ProblemConfig;
 use crate::ingest::Limits;
 
 /// The collector's configuration. Every key is optional.
@@ -25,6 +27,13 @@ pub struct CollectorConfig {
     pub limits: LimitsConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Threshold rules file (TOML); without one the built-in host rules apply.
+    /// Reloaded on SIGHUP and `POST /api/v1/rules/reload`.
+    pub rules_file: Option<PathBuf>,
+    /// Incidents: reopen window, priority matrix, SLA policy, topology.
+    pub incidents: IncidentConfig,
+    /// Problem records: how many incidents of one rule on one CI in which window raise one.
+    pub problems: ProblemConfig,
 }
 
 impl Default for CollectorConfig {
@@ -36,6 +45,9 @@ impl Default for CollectorConfig {
             storage: StorageConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            rules_file: None,
+            incidents: IncidentConfig::default(),
+            problems: ProblemConfig::default(),
         }
     }
 }
@@ -229,6 +241,19 @@ impl CollectorConfig {
                 "log.level: {:?} is not a valid level or filter",
                 self.log.level
             ));
+        }
+        p.extend(self.incidents.validate());
+        if let Err(problems) = self.problems.validate("problems") {
+            p.extend(problems);
+        }
+        if let Some(path) = &self.rules_file
+            && let Err(problems) = crate::rules::load(path)
+        {
+            p.extend(
+                problems
+                    .into_iter()
+                    .map(|e| format!("rules_file {}: {e}", path.display())),
+            );
         }
         if p.is_empty() { Ok(()) } else { Err(p) }
     }

@@ -8,6 +8,8 @@ use serde_json::json;
 use thiserror::Error;
 use tonic::Code;
 
+use crate::incidents::IncidentError;
+use crate::incidents::maintenance::MaintenanceError;
 use crate::ingest::Invalid;
 use crate::storage::StorageError;
 
@@ -29,6 +31,9 @@ pub enum Error {
     /// Something asked for does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with the current state (e.g. acknowledging a closed incident).
+    #[error("{0}")]
+    Conflict(String),
     /// A blocking task panicked or was cancelled.
     #[error("internal task failed: {0}")]
     Task(String),
@@ -41,6 +46,7 @@ impl Error {
             Error::InvalidBatch(_) | Error::InvalidRequest(_) => Code::InvalidArgument,
             Error::Protocol(_) => Code::FailedPrecondition,
             Error::NotFound(_) => Code::NotFound,
+            Error::Conflict(_) => Code::FailedPrecondition,
             Error::Storage(_) | Error::Task(_) => Code::Internal,
         }
     }
@@ -62,6 +68,7 @@ impl Error {
                 (StatusCode::BAD_REQUEST, "bad_request")
             }
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Storage(_) | Error::Task(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -76,6 +83,29 @@ impl From<Error> for tonic::Status {
 impl From<tokio::task::JoinError> for Error {
     fn from(e: tokio::task::JoinError) -> Self {
         Error::Task(e.to_string())
+    }
+}
+
+impl From<IncidentError> for Error {
+    fn from(e: IncidentError) -> Self {
+        match e {
+            IncidentError::NotFound(id) => Error::NotFound(format!("no incident with id {id}")),
+            IncidentError::IllegalTransition { message, .. } => Error::Conflict(message),
+            IncidentError::Invalid(m) => Error::InvalidRequest(m),
+            IncidentError::Storage(s) => Error::Storage(s),
+        }
+    }
+}
+
+impl From<MaintenanceError> for Error {
+    fn from(e: MaintenanceError) -> Self {
+        match e {
+            MaintenanceError::Invalid(m) => Error::InvalidRequest(m),
+            MaintenanceError::NotFound(id) => {
+                Error::NotFound(format!("no maintenance window with id {id}"))
+            }
+            MaintenanceError::Storage(s) => Error::Storage(s),
+        }
     }
 }
 

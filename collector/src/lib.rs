@@ -4,6 +4,7 @@
 //! write, series index, samples) and [`cmdb`] (CIs); [`api`] and [`query`]
 //! read. [`server`] wires them together.
 
+pub mod alerting;
 pub mod api;
 pub mod cli;
 pub mod cmdb;

@@ -4,6 +4,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::storage::{Cf, Storage};
@@ -25,6 +26,10 @@ pub struct Metrics {
     pub batches_rejected: Labeled<Counter>,
     /// Agent streams open now.
     pub agents_connected: Gauge,
+    /// Rule events handed to the incident manager.
+    pub rule_events: Counter,
+    /// Batch arrival → rule events evaluated and incidents persisted, seconds.
+    pub sample_to_incident: Histogram,
     storage_bytes: Labeled<Gauge>,
     series: Gauge,
     head_samples: Gauge,
@@ -40,6 +45,8 @@ impl Default for Metrics {
             batches_duplicate: Counter::default(),
             batches_rejected: Labeled::default(),
             agents_connected: Gauge::default(),
+            rule_events: Counter::default(),
+            sample_to_incident: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
             storage_bytes: Labeled::default(),
             series: Gauge::default(),
             head_samples: Gauge::default(),
@@ -79,6 +86,16 @@ impl Default for Metrics {
             "tocsin_storage_bytes",
             "RocksDB bytes per column family and tier (sst on disk, memtable in memory)",
             m.storage_bytes.clone(),
+        );
+        registry.register(
+            "tocsin_rule_events",
+            "Rule events handed to the incident manager",
+            m.rule_events.clone(),
+        );
+        registry.register(
+            "tocsin_sample_to_incident_seconds",
+            "Batch arrival until its rule events are evaluated and the incidents persisted",
+            m.sample_to_incident.clone(),
         );
         registry.register("tocsin_series", "Series in the index", m.series.clone());
         registry.register(

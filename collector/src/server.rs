@@ -8,9 +8,13 @@ use tocsin_proto::v1::ingest_server::IngestServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use crate::alerting::Alerting;
 use crate::api::{self, AppState};
 use crate::cmdb::Cmdb;
 use crate::config::{CollectorConfig, StorageConfig};
+use crate::incidents::IncidentManager;
+use crate::incidents::maintenance::MaintenanceStore;
+use crate::incidents::problems::ProblemStore;
 use crate::ingest::{IngestService, Ingestor};
 use crate::metrics::Metrics;
 use crate::storage::{Storage, StorageOptions};
@@ -44,12 +48,17 @@ pub async fn run(
     let storage = Arc::new(storage);
     let cmdb = Arc::new(Cmdb::new(storage.db().clone()));
     let metrics = Arc::new(Metrics::default());
-    let ingestor = Arc::new(Ingestor::new(
-        storage.clone(),
-        cmdb.clone(),
-        config.limits.limits(),
-        metrics.clone(),
-    ));
+    let alerting = open_alerting(&config, &storage, &cmdb, &metrics).await?;
+    let ingestor = Arc::new(
+        Ingestor::new(
+            storage.clone(),
+            cmdb.clone(),
+            config.limits.limits(),
+            metrics.clone(),
+        )
+        .with_observer(alerting.0.clone()),
+    );
+    let (alerting, maintenance, problems) = alerting;
 
     let grpc_listener = TcpListener::bind(config.grpc_addr)
         .await
@@ -90,16 +99,24 @@ pub async fn run(
         storage: storage.clone(),
         cmdb,
         metrics,
+        alerting: alerting.clone(),
+        maintenance,
+        problems,
     }));
     let http = axum::serve(http_listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let checkpoints = checkpoint_loop(storage.clone(), config.storage.clone(), stop_rx);
+    let checkpoints = checkpoint_loop(storage.clone(), config.storage.clone(), stop_rx.clone());
+    let ticks = alerting_loop(alerting.clone(), stop_rx.clone());
 
-    let (grpc_res, http_res, ()) = tokio::join!(grpc, http, checkpoints);
+    let (grpc_res, http_res, (), ()) = tokio::join!(grpc, http, checkpoints, ticks);
     grpc_res.map_err(|e| anyhow::anyhow!("gRPC server failed: {e}"))?;
     http_res.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))?;
 
     let final_storage = storage.clone();
+    let final_alerting = alerting.clone();
     tokio::task::spawn_blocking(move || {
+        if let Err(e) = final_alerting.incidents().flush() {
+            tracing::error!(error = %e, "final incident flush failed");
+        }
         final_storage.checkpoint()?;
         final_storage.db().flush()
     })
@@ -135,6 +152,70 @@ async fn checkpoint_loop(
                 tracing::error!(error = %e, "checkpoint failed; the ingest log keeps the data")
             }
             Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
+        }
+    }
+}
+
+type AlertingParts = (Arc<Alerting>, Arc<MaintenanceStore>, Arc<ProblemStore>);
+
+/// Rules, incidents, maintenance windows and problem records, restored from the store.
+async fn open_alerting(
+    config: &CollectorConfig,
+    storage: &Arc<Storage>,
+    cmdb: &Arc<Cmdb>,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<AlertingParts> {
+    let rules = Alerting::load_rules(config.rules_file.as_deref())
+        .map_err(|p| anyhow::anyhow!("invalid rules file:\n  {}", p.join("\n  ")))?;
+    let (db, cmdb, metrics) = (storage.db().clone(), cmdb.clone(), metrics.clone());
+    let (incident_config, problem_config, rules_file) = (
+        config.incidents.clone(),
+        config.problems.clone(),
+        config.rules_file.clone(),
+    );
+    let parts = tokio::task::spawn_blocking(move || -> anyhow::Result<AlertingParts> {
+        let maintenance = Arc::new(MaintenanceStore::open(db.clone())?);
+        let problems = Arc::new(ProblemStore::open(db.clone(), problem_config)?);
+        let manager = IncidentManager::open(db, cmdb.clone(), incident_config)?
+            .with_suppressor(maintenance.clone())
+            .with_problems(problems.clone());
+        let alerting = Arc::new(Alerting::new(rules, rules_file, Arc::new(manager), metrics));
+        alerting.restore(&cmdb)?;
+        Ok((alerting, maintenance, problems))
+    })
+    .await??;
+    Ok(parts)
+}
+
+/// Every second: no-data detection, SLA clocks, coalesced incident writes;
+/// on SIGHUP: reload the rules file.
+async fn alerting_loop(alerting: Arc<Alerting>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let reload = async {
+            match hangup.as_mut() {
+                Some(h) => h.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tick.tick() => {
+                let a = alerting.clone();
+                if let Err(e) = tokio::task::spawn_blocking(move || a.tick(crate::time::now_ms())).await {
+                    tracing::error!(error = %e, "alerting tick failed");
+                }
+            }
+            _ = reload => {
+                let a = alerting.clone();
+                match tokio::task::spawn_blocking(move || a.reload()).await {
+                    Ok(Ok(n)) => tracing::info!(rules = n, "SIGHUP: rules reloaded"),
+                    Ok(Err(problems)) => tracing::error!(problems = %problems.join("; "), "SIGHUP: rules file rejected; the running rules stay"),
+                    Err(e) => tracing::error!(error = %e, "rules reload failed"),
+                }
+            }
+            _ = stop.wait_for(|s| *s) => return,
         }
     }
 }

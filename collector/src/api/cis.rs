@@ -21,9 +21,14 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Error> {
     let lookup = id.clone();
-    let ci = tokio::task::spawn_blocking(move || state.cmdb.detail(&lookup)).await??;
+    let s = state.clone();
+    let ci = tokio::task::spawn_blocking(move || s.cmdb.detail(&lookup)).await??;
     match ci {
-        Some(ci) => Ok(Json(json!({ "data": ci }))),
+        Some(ci) => {
+            let mut data = serde_json::to_value(ci).map_err(|e| Error::Task(e.to_string()))?;
+            data["open_incidents"] = json!(state.alerting.incidents().open_for_ci(&id));
+            Ok(Json(json!({ "data": data })))
+        }
         None => Err(Error::NotFound(format!("no CI with id {id}"))),
     }
 }

@@ -2,6 +2,7 @@
 //! Prometheus-compatible query API (in [`prom`]).
 
 mod cis;
+mod incidents;
 pub mod prom;
 
 use std::sync::Arc;
@@ -13,7 +14,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
 
+use crate::alerting::Alerting;
 use crate::cmdb::Cmdb;
+use crate::incidents::maintenance::MaintenanceStore;
+use crate::incidents::problems::ProblemStore;
 use crate::metrics::Metrics;
 use crate::query::SeriesSource;
 use crate::storage::Storage;
@@ -26,6 +30,12 @@ pub struct AppState {
     pub cmdb: Arc<Cmdb>,
     /// The collector's own metrics.
     pub metrics: Arc<Metrics>,
+    /// Rules and incidents.
+    pub alerting: Arc<Alerting>,
+    /// Maintenance windows.
+    pub maintenance: Arc<MaintenanceStore>,
+    /// Problem records.
+    pub problems: Arc<ProblemStore>,
 }
 
 /// Every HTTP route of the collector.
@@ -43,6 +53,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/v1/cis/{id}/relations/{kind}/{target}",
             axum::routing::delete(cis::remove_relation),
+        )
+        .route("/api/v1/incidents", get(incidents::list))
+        .route("/api/v1/incidents/{id}", get(incidents::detail))
+        .route(
+            "/api/v1/incidents/{id}/{action}",
+            axum::routing::post(incidents::act),
+        )
+        .route(
+            "/api/v1/maintenance",
+            get(incidents::maintenance_list).post(incidents::maintenance_add),
+        )
+        .route(
+            "/api/v1/maintenance/{id}",
+            axum::routing::delete(incidents::maintenance_delete),
+        )
+        .route("/api/v1/problems", get(incidents::problems))
+        .route("/api/v1/rules", get(incidents::rules))
+        .route(
+            "/api/v1/rules/reload",
+            axum::routing::post(incidents::reload),
         )
         .with_state(state)
         .merge(prom::router(source))

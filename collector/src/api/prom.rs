@@ -40,7 +40,6 @@ pub fn router(source: Arc<dyn SeriesSource>) -> Router {
         .route("/api/v1/format_query", get(format_query).post(format_query))
         .route("/api/v1/status/buildinfo", get(buildinfo))
         .route("/api/v1/metadata", get(metadata))
-        .route("/api/v1/rules", get(rules))
         .with_state(source)
 }
 
@@ -189,10 +188,6 @@ async fn metadata() -> Response {
 /// Tocsin evaluates no recording or alerting rules. Grafana's alerting
 /// pages list the rules of every Prometheus data source and report an
 /// error on a 404, so answer with Prometheus' empty rule list.
-async fn rules() -> Response {
-    json_response(format::success(r#"{"groups":[]}"#))
-}
-
 fn json_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
@@ -408,10 +403,6 @@ mod tests {
         );
         let (_, body) = get("/api/v1/format_query?query=cpu%7Bhost%3D%22a%22%7D").await;
         assert_eq!(json(&body)["data"], r#"cpu{host="a"}"#);
-        assert_eq!(
-            get("/api/v1/rules").await.1,
-            r#"{"status":"success","data":{"groups":[]}}"#
-        );
     }
 
     #[tokio::test]

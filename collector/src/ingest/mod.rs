@@ -168,8 +168,19 @@ impl Ingestor {
     /// Validates, stores and acknowledges one batch. Never panics on bad
     /// input; the result says what happened.
     pub fn ingest(&self, session: &mut StreamSession, batch: SampleBatch) -> BatchResult {
+        self.ingest_received(session, batch, std::time::Instant::now())
+    }
+
+    /// [`Ingestor::ingest`] for a batch that arrived at `received` (the
+    /// sample → incident latency is measured from there).
+    pub fn ingest_received(
+        &self,
+        session: &mut StreamSession,
+        batch: SampleBatch,
+        received: std::time::Instant,
+    ) -> BatchResult {
         let seq = batch.seq;
-        match self.try_ingest(session, batch) {
+        match self.try_ingest(session, batch, received) {
             Ok(Ingested::Stored(n)) => {
                 self.metrics.batches_accepted.inc();
                 self.metrics.samples_ingested.inc_by(u64::from(n.stored));
@@ -211,6 +222,7 @@ impl Ingestor {
         &self,
         session: &mut StreamSession,
         batch: SampleBatch,
+        received: std::time::Instant,
     ) -> Result<Ingested, Error> {
         // Validate everything first: a rejected batch leaves nothing behind.
         let mut new_defs = Vec::with_capacity(batch.series.len());
@@ -272,7 +284,7 @@ impl Ingestor {
                     value,
                 })
                 .collect();
-            o.observe(&session.ci, &observed);
+            o.observe(&session.ci, &observed, received);
             o.seen(&session.ci, now_ms());
         }
         Ok(Ingested::Stored(outcome))

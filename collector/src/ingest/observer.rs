@@ -32,8 +32,8 @@ pub struct ObservedSample<'a> {
 
 /// Looks at every batch after it is durably stored, before it is acknowledged.
 pub trait SampleObserver: Send + Sync {
-    /// A stored batch of `ci`'s samples.
-    fn observe(&self, ci: &CiContext, samples: &[ObservedSample<'_>]);
+    /// A stored batch of `ci`'s samples; `received` is when the batch arrived.
+    fn observe(&self, ci: &CiContext, samples: &[ObservedSample<'_>], received: std::time::Instant);
     /// `ci`'s agent connected or sent data at `now_ms` (for no-data detection).
     fn seen(&self, ci: &CiContext, now_ms: i64);
 }

@@ -142,9 +142,10 @@ async fn run_stream(
         };
         let reply = match msg {
             Msg::Batch(batch) => {
+                let received = std::time::Instant::now();
                 let ing = ingestor.clone();
                 match tokio::task::spawn_blocking(move || {
-                    let result = ing.ingest(&mut session, batch);
+                    let result = ing.ingest_received(&mut session, batch, received);
                     (session, result)
                 })
                 .await

@@ -1,0 +1,198 @@
+//! `/api/v1/incidents`, `/api/v1/maintenance`, `/api/v1/problems`,
+//! `/api/v1/rules`: working incidents and what shapes them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiJson, AppState};
+use crate::error::Error;
+use crate::incidents::IncidentFilter;
+use crate::incidents::model::Status;
+use crate::rules::Severity;
+
+fn parse_list<T>(
+    raw: Option<&String>,
+    key: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, Error> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            parse(s.trim())
+                .ok_or_else(|| Error::InvalidRequest(format!("{key}: unknown value {s:?}")))
+        })
+        .collect()
+}
+
+fn parse_time(raw: Option<&String>, key: &str) -> Result<Option<i64>, Error> {
+    raw.map(|r| {
+        crate::query::time::parse_time(r).map_err(|_| {
+            Error::InvalidRequest(format!(
+                "{key}: expected RFC 3339 or unix seconds, got {r:?}"
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// `GET /api/v1/incidents?status=open,acknowledged&severity=major&ci=<id>&from=&to=&limit=`.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Error> {
+    for key in q.keys() {
+        if ![
+            "status",
+            "severity",
+            "ci",
+            "from",
+            "to",
+            "limit",
+            "top_level",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(Error::InvalidRequest(format!("unknown parameter {key:?}")));
+        }
+    }
+    let filter = IncidentFilter {
+        status: parse_list(q.get("status"), "status", |s| {
+            serde_json::from_value::<Status>(json!(s)).ok()
+        })?,
+        severity: parse_list(q.get("severity"), "severity", |s| {
+            serde_json::from_value::<Severity>(json!(s)).ok()
+        })?,
+        ci_id: q.get("ci").cloned(),
+        opened_from_ms: parse_time(q.get("from"), "from")?,
+        opened_to_ms: parse_time(q.get("to"), "to")?,
+        top_level_only: q.get("top_level").is_some_and(|v| v == "true"),
+        limit: q
+            .get("limit")
+            .map(|l| {
+                l.parse()
+                    .map_err(|_| Error::InvalidRequest(format!("limit: not a number: {l:?}")))
+            })
+            .transpose()?,
+    };
+    let incidents =
+        tokio::task::spawn_blocking(move || state.alerting.incidents().list(&filter)).await??;
+    Ok(Json(json!({ "data": incidents })))
+}
+
+/// `GET /api/v1/incidents/{id}`: with CI snapshot, timeline, SLA state, children.
+pub async fn detail(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>, Error> {
+    let detail = tokio::task::spawn_blocking(move || state.alerting.incidents().get(id)).await??;
+    Ok(Json(json!({ "data": detail })))
+}
+
+/// Body of the incident actions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// Who acts (default `api`).
+    #[serde(default)]
+    actor: Option<String>,
+    /// Note (ack, resolve, close) or comment text.
+    #[serde(default, alias = "text")]
+    note: Option<String>,
+    /// Assignee (assign).
+    #[serde(default)]
+    assignee: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/{action}`: ack, assign, comment, resolve, close.
+pub async fn act(
+    State(state): State<Arc<AppState>>,
+    Path((id, action)): Path<(u64, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, Error> {
+    // The body is optional (`ack` needs none); when present it must be valid.
+    let b: Action = if body.iter().all(u8::is_ascii_whitespace) {
+        Action::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::InvalidRequest(format!("invalid JSON body: {e}")))?
+    };
+    let actor = b
+        .actor
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| "api".into());
+    let incident = tokio::task::spawn_blocking(move || {
+        let m = state.alerting.incidents();
+        let note = b.note.as_deref();
+        match action.as_str() {
+            "ack" => m.ack(id, &actor, note),
+            "assign" => m.assign(id, &actor, b.assignee.as_deref().unwrap_or_default()),
+            "comment" => m.comment(id, &actor, note.unwrap_or_default()),
+            "resolve" => m.resolve(id, &actor, note.unwrap_or_default()),
+            "close" => m.close(id, &actor, note),
+            other => Err(crate::incidents::IncidentError::Invalid(format!(
+                "unknown action {other:?}; use ack, assign, comment, resolve or close"
+            ))),
+        }
+    })
+    .await??;
+    Ok(Json(json!({ "data": incident })))
+}
+
+/// `GET /api/v1/maintenance`.
+pub async fn maintenance_list(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({ "data": state.maintenance.list() }))
+}
+
+/// `POST /api/v1/maintenance`: `{ci_id | ci_class, starts_at, ends_at, reason, created_by}`.
+pub async fn maintenance_add(
+    State(state): State<Arc<AppState>>,
+    ApiJson(new): ApiJson<crate::incidents::maintenance::NewWindow>,
+) -> Result<Json<Value>, Error> {
+    let w = tokio::task::spawn_blocking(move || state.maintenance.add(new)).await??;
+    Ok(Json(json!({ "data": w })))
+}
+
+/// `DELETE /api/v1/maintenance/{id}`.
+pub async fn maintenance_delete(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>, Error> {
+    let w = tokio::task::spawn_blocking(move || state.maintenance.delete(id)).await??;
+    Ok(Json(json!({ "data": w })))
+}
+
+/// `GET /api/v1/problems`.
+pub async fn problems(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({ "data": state.problems.list() }))
+}
+
+/// `GET /api/v1/rules`: the rules in force, built-in and from the file.
+/// The envelope also carries Prometheus' `status` and an empty `groups`, so
+/// Grafana's alerting pages, which ask every Prometheus source for its
+/// rules, show nothing instead of an error.
+pub async fn rules(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let set = state.alerting.rules();
+    Json(json!({
+        "status": "success",
+        "data": { "groups": [], "rules": set.rules, "flapping": set.flapping, "no_data": set.no_data },
+    }))
+}
+
+/// `POST /api/v1/rules/reload`: re-reads the rules file; on errors the running rules stay.
+pub async fn reload(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
+    match tokio::task::spawn_blocking(move || state.alerting.reload()).await? {
+        Ok(n) => Ok(Json(json!({ "data": { "rules": n } }))),
+        Err(problems) => Err(Error::InvalidRequest(format!(
+            "rules file rejected: {}",
+            problems.join("; ")
+        ))),
+    }
+}

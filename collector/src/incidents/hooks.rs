@@ -1,0 +1,26 @@
+//! Integration points for the components around the manager: notification,
+//! problem records and maintenance windows plug in here without the manager
+//! knowing them.
+
+use super::model::{Incident, TimelineEntry};
+
+/// Told about every timeline entry the manager writes (after the write),
+/// with the incident as it is after the change. Called without the
+/// manager's lock held, so it may call back into the manager; it should be
+/// quick (e.g. push to a channel).
+///
+/// A notifier should skip incidents with `suppressed` or `parent_id` set
+/// (maintenance, topology children) and `value_update` entries; a problem
+/// tracker looks at `opened` and `reopened` entries.
+pub trait IncidentListener: Send + Sync {
+    /// One entry was written.
+    fn on_entry(&self, incident: &Incident, entry: &TimelineEntry);
+}
+
+/// Decides whether an incident about to open is suppressed (e.g. inside a
+/// maintenance window of its CI or CI class) and why. Called with the
+/// manager's lock held: it must not call back into the manager.
+pub trait Suppressor: Send + Sync {
+    /// The reason to suppress, or `None`.
+    fn suppress(&self, ci_id: &str, ci_class: Option<&str>, at_ms: i64) -> Option<String>;
+}

@@ -1,0 +1,174 @@
+//! The built-in rules for hosts, in the rules-file format, in the spirit of
+//! Zabbix's "Linux by agent" template and the node-exporter mixin.
+//!
+//! A `[[rule]]` in the user's file with the same name replaces a built-in
+//! whole; `name = "x"` + `enabled = false` switches one off;
+//! `[defaults] enabled = false` drops them all. The no-data rule
+//! (`agent_lost`) is configured in `[no_data]`.
+//!
+//! Three rules select metrics the agent does not report yet (see
+//! docs/metrics.md): a rule cannot divide one series by another, and these
+//! conditions are only meaningful as ratios. They match nothing (and cost
+//! nothing) until the agent reports them:
+//! - `swap_high` needs `node_swap_used_percent` (`used / total × 100`, not
+//!   reported when the host has no swap);
+//! - `filesystem_inodes` needs `node_filesystem_inodes_used_percent`;
+//! - `load_high` needs `node_load5_per_cpu` (`node_load5` / logical CPUs):
+//!   a load of 8 is idle for 64 cores and overload for 2, so an absolute
+//!   threshold on `node_load5` would be wrong on most hosts.
+
+use std::sync::OnceLock;
+
+use super::config::parse_rules;
+use super::rule::Rule;
+
+/// The built-in rules as a rules file.
+pub const BUILTIN_RULES_TOML: &str = r#"
+[[rule]]
+name = "cpu_high"
+selector = "node_cpu_usage_percent"
+thresholds = { warning = 85, general = 95 }
+for = "5m"
+recovery = 80
+recover_for = "2m"
+title = "CPU usage on {{ci}} is {{value}}%"
+description = "CPU usage on {{ci}} has been above {{threshold}}% for 5 minutes; it is {{value}}% now."
+
+[[rule]]
+name = "memory_high"
+selector = "node_memory_used_percent"
+thresholds = { warning = 90, general = 95 }
+for = "5m"
+recovery = 85
+recover_for = "2m"
+title = "Memory usage on {{ci}} is {{value}}%"
+description = "Memory in use on {{ci}} has been above {{threshold}}% for 5 minutes (it is {{value}}% now); processes may be swapped out or killed by the OOM killer."
+
+[[rule]]
+name = "filesystem_full"
+selector = "node_filesystem_used_percent"
+thresholds = { warning = 80, general = 90, major = 95 }
+for = "1m"
+recovery = 75
+recover_for = "5m"
+object_labels = ["mountpoint"]
+title = "Filesystem {{labels.mountpoint}} on {{ci}} is {{value}}% full"
+description = "Filesystem {{labels.mountpoint}} ({{labels.device}}, {{labels.fstype}}) on {{ci}} is {{value}}% full, above the {{severity}} threshold of {{threshold}}%."
+
+[[rule]]
+name = "filesystem_inodes"
+selector = "node_filesystem_inodes_used_percent"
+thresholds = { warning = 80, general = 90, major = 95 }
+for = "1m"
+recovery = 75
+recover_for = "5m"
+object_labels = ["mountpoint"]
+title = "Filesystem {{labels.mountpoint}} on {{ci}} has used {{value}}% of its inodes"
+description = "Filesystem {{labels.mountpoint}} ({{labels.device}}) on {{ci}} has used {{value}}% of its inodes; no new files can be created once they run out, however much space is free."
+
+[[rule]]
+name = "swap_high"
+selector = "node_swap_used_percent"
+thresholds = { warning = 50, general = 80 }
+for = "10m"
+recovery = 40
+recover_for = "5m"
+title = "Swap usage on {{ci}} is {{value}}%"
+description = "{{value}}% of the swap space on {{ci}} is in use (threshold {{threshold}}%): the host is short of memory."
+
+[[rule]]
+name = "load_high"
+selector = "node_load5_per_cpu"
+thresholds = { warning = 1.5, general = 3 }
+for = "10m"
+recovery = 1.2
+recover_for = "5m"
+title = "Load on {{ci}} is {{value}} per CPU"
+description = "The 5-minute load average on {{ci}} is {{value}} per CPU (threshold {{threshold}}): more work is runnable than the CPUs can serve."
+
+[[rule]]
+name = "disk_busy"
+selector = "node_disk_io_time_seconds_total"
+rate = "5m"
+thresholds = { warning = 0.9 }
+for = "15m"
+recovery = 0.8
+recover_for = "5m"
+object_labels = ["device"]
+title = "Disk {{labels.device}} on {{ci}} is saturated"
+description = "Disk {{labels.device}} on {{ci}} was busy {{value}} of the time over 5 minutes (1 = 100%) for 15 minutes."
+
+[[rule]]
+name = "network_receive_errors"
+selector = "node_network_receive_errors_total"
+rate = "5m"
+thresholds = { warning = 1, general = 10 }
+for = "5m"
+recovery = 0.5
+recover_for = "5m"
+object_labels = ["interface"]
+title = "Interface {{labels.interface}} on {{ci}} receives {{value}} errors/s"
+description = "Interface {{labels.interface}} on {{ci}} counts {{value}} receive errors per second over 5 minutes, above {{threshold}}/s: check the cable, the optics and the switch port."
+
+[[rule]]
+name = "network_transmit_errors"
+selector = "node_network_transmit_errors_total"
+rate = "5m"
+thresholds = { warning = 1, general = 10 }
+for = "5m"
+recovery = 0.5
+recover_for = "5m"
+object_labels = ["interface"]
+title = "Interface {{labels.interface}} on {{ci}} has {{value}} transmit errors/s"
+description = "Interface {{labels.interface}} on {{ci}} counts {{value}} transmit errors per second over 5 minutes, above {{threshold}}/s."
+"#;
+
+/// The built-in rules (parsed once).
+pub fn builtin_rules() -> &'static [Rule] {
+    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let table: toml::Table = BUILTIN_RULES_TOML.parse().unwrap_or_default();
+        let mut problems = Vec::new();
+        let rules: Vec<Rule> = parse_rules(&table, &mut problems)
+            .into_iter()
+            .filter_map(|p| match p {
+                super::validate::Parsed::Rule(r) => Some(*r),
+                super::validate::Parsed::Disable(_) => None,
+            })
+            .map(|mut r| {
+                r.builtin = true;
+                r
+            })
+            .collect();
+        debug_assert!(problems.is_empty(), "built-in rules: {problems:?}");
+        rules
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_parse_without_problems() {
+        let table: toml::Table = BUILTIN_RULES_TOML.parse().unwrap();
+        let mut problems = Vec::new();
+        let n = parse_rules(&table, &mut problems).len();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(n, builtin_rules().len());
+        let names: Vec<_> = builtin_rules().iter().map(|r| r.name.as_str()).collect();
+        for want in ["cpu_high", "memory_high", "filesystem_full", "disk_busy"] {
+            assert!(names.contains(&want), "{names:?}");
+        }
+        assert!(builtin_rules().iter().all(|r| r.builtin && r.enabled));
+        let cpu = builtin_rules()
+            .iter()
+            .find(|r| r.name == "cpu_high")
+            .unwrap();
+        assert_eq!(cpu.thresholds.warning, Some(85.0));
+        assert_eq!(cpu.thresholds.general, Some(95.0));
+        assert_eq!(cpu.recovery, 80.0);
+        assert_eq!(cpu.for_ms(), 300_000);
+        assert_eq!(cpu.recover_for_ms(), 120_000);
+    }
+}
