@@ -122,12 +122,25 @@ pub struct Collector {
     http_port: u16,
     data_dir: PathBuf,
     log_dir: PathBuf,
+    config: Option<PathBuf>,
     starts: u32,
 }
 
 impl Collector {
     /// Starts a collector on free ports with its store in `data_dir`.
     pub async fn start(data_dir: &Path, log_dir: &Path) -> Result<Self> {
+        Self::start_with(data_dir, log_dir, None).await
+    }
+
+    /// Like [`Collector::start`], with a TOML config file holding `config`
+    /// (written into `log_dir`); ports and data dir still come from flags.
+    pub async fn start_with_config(data_dir: &Path, log_dir: &Path, config: &str) -> Result<Self> {
+        let path = log_dir.join("collector.toml");
+        std::fs::write(&path, config)?;
+        Self::start_with(data_dir, log_dir, Some(path)).await
+    }
+
+    async fn start_with(data_dir: &Path, log_dir: &Path, config: Option<PathBuf>) -> Result<Self> {
         let (grpc_port, http_port) = (free_port(), free_port());
         let mut c = Self {
             proc: Proc {
@@ -140,6 +153,7 @@ impl Collector {
             http_port,
             data_dir: data_dir.to_path_buf(),
             log_dir: log_dir.to_path_buf(),
+            config,
             starts: 0,
         };
         c.restart().await?;
@@ -158,6 +172,9 @@ impl Collector {
             .arg("--http-addr")
             .arg(format!("127.0.0.1:{}", self.http_port))
             .env("RUST_LOG", "info");
+        if let Some(config) = &self.config {
+            cmd.arg("--config").arg(config);
+        }
         self.proc = Proc::spawn(
             cmd,
             self.log_dir.join(format!("collector-{}.log", self.starts)),
@@ -190,6 +207,21 @@ impl Collector {
             bail!("GET {path}: HTTP {status}: {body}");
         }
         Ok(body)
+    }
+
+    /// POST a JSON body; returns the HTTP status and the JSON answer.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", self.http_url))
+            .json(body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let body: Value = r
+            .json()
+            .await
+            .with_context(|| format!("POST {path}: body is not JSON"))?;
+        Ok((status, body))
     }
 
     /// The `/metrics` exposition text.

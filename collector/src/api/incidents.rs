@@ -15,6 +15,10 @@ use crate::incidents::IncidentFilter;
 use crate::incidents::model::Status;
 use crate::rules::Severity;
 
+fn parse_id(raw: &str, what: &str) -> Result<u64, Error> {
+    raw.parse().map_err(|_| Error::InvalidRequest(format!("{what} id must be a positive integer, got {raw:?}")))
+}
+
 fn parse_list<T>(
     raw: Option<&String>,
     key: &str,
@@ -90,8 +94,9 @@ pub async fn list(
 /// `GET /api/v1/incidents/{id}`: with CI snapshot, timeline, SLA state, children.
 pub async fn detail(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, Error> {
+    let id = parse_id(&id, "incident")?;
     let detail = tokio::task::spawn_blocking(move || state.alerting.incidents().get(id)).await??;
     Ok(Json(json!({ "data": detail })))
 }
@@ -114,9 +119,10 @@ pub struct Action {
 /// `POST /api/v1/incidents/{id}/{action}`: ack, assign, comment, resolve, close.
 pub async fn act(
     State(state): State<Arc<AppState>>,
-    Path((id, action)): Path<(u64, String)>,
+    Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, Error> {
+    let id = parse_id(&id, "incident")?;
     // The body is optional (`ack` needs none); when present it must be valid.
     let b: Action = if body.iter().all(u8::is_ascii_whitespace) {
         Action::default()
@@ -163,8 +169,9 @@ pub async fn maintenance_add(
 /// `DELETE /api/v1/maintenance/{id}`.
 pub async fn maintenance_delete(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, Error> {
+    let id = parse_id(&id, "maintenance window")?;
     let w = tokio::task::spawn_blocking(move || state.maintenance.delete(id)).await??;
     Ok(Json(json!({ "data": w })))
 }
