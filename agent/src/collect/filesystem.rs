@@ -147,7 +147,17 @@ pub fn collect(mounts: &[Mount], out: &mut Vec<Sample>) {
             out.push(s("node_filesystem_inodes", st.inodes as f64));
             out.push(s("node_filesystem_inodes_free", st.inodes_free as f64));
         }
+        if let Some(pct) = inodes_used_percent(st.inodes, st.inodes_free) {
+            out.push(s("node_filesystem_inodes_used_percent", pct));
+        }
     }
+}
+
+/// The share of the inodes in use, as `df -i` computes "IUse%":
+/// `(inodes − free) / inodes × 100`. `None` for filesystems without a fixed
+/// inode count (btrfs and others report 0 inodes).
+fn inodes_used_percent(inodes: u64, inodes_free: u64) -> Option<f64> {
+    (inodes > 0).then(|| inodes.saturating_sub(inodes_free) as f64 / inodes as f64 * 100.0)
 }
 
 #[cfg(test)]
@@ -185,6 +195,15 @@ server:/export /srv/nfs nfs4 rw 0 0
     }
 
     #[test]
+    fn inode_percent_is_computed_from_statvfs_counts() {
+        assert_eq!(inodes_used_percent(0, 0), None);
+        assert_eq!(inodes_used_percent(1000, 1000), Some(0.0));
+        assert_eq!(inodes_used_percent(1000, 250), Some(75.0));
+        assert_eq!(inodes_used_percent(1000, 0), Some(100.0));
+        assert_eq!(inodes_used_percent(1000, 2000), Some(0.0));
+    }
+
+    #[test]
     fn root_filesystem_is_measured() {
         let mut out = vec![];
         collect(
@@ -208,6 +227,23 @@ server:/export /srv/nfs nfs4 rw 0 0
         );
         assert!(size > 0.0 && used <= size && avail <= size);
         assert!((0.0..=100.0).contains(&get("node_filesystem_used_percent")));
+        let inodes = out
+            .iter()
+            .find(|s| s.metric == "node_filesystem_inodes")
+            .map(|s| s.value);
+        let inodes_pct = out
+            .iter()
+            .find(|s| s.metric == "node_filesystem_inodes_used_percent");
+        match inodes {
+            Some(total) => {
+                let free = get("node_filesystem_inodes_free");
+                let p = inodes_pct.expect("inode percent with a fixed inode count");
+                assert!((p.value - (total - free) / total * 100.0).abs() < 1e-9);
+                assert!((0.0..=100.0).contains(&p.value));
+                assert_eq!(p.labels, out[0].labels);
+            }
+            None => assert!(inodes_pct.is_none()),
+        }
         let labels = &out[0].labels;
         assert_eq!(
             labels.iter().map(|l| l.0).collect::<Vec<_>>(),

@@ -75,7 +75,10 @@ impl Collector {
         cpu::collect(&mut self.system, &mut self.cpu_primed, &mut out);
         memory::collect(&mut self.system, &mut out);
         if let Some(text) = self.read("/proc/loadavg") {
-            system::load(&text, &mut out);
+            // The logical CPUs sysinfo found in `/proc/stat` (cpu::collect
+            // refreshed them above); 0 if it could not be read.
+            let cpus = self.system.cpus().len();
+            system::load(&text, cpus, &mut out);
         }
         if let Some(text) = self.read("/proc/uptime") {
             system::uptime(&text, &mut out);
@@ -154,9 +157,27 @@ mod tests {
             "used {used} avail {avail} total {total}"
         );
         assert!((pct - used / total * 100.0).abs() < 1e-6 && (0.0..=100.0).contains(&pct));
-        assert!(value(&s, "node_swap_total_bytes").is_some());
+        let swap_total = value(&s, "node_swap_total_bytes").expect("swap total");
+        let swap_pct = value(&s, "node_swap_used_percent");
+        if swap_total > 0.0 {
+            let swap_used = value(&s, "node_swap_used_bytes").expect("swap used");
+            let p = swap_pct.expect("swap used % with swap");
+            assert!(
+                (p - swap_used / swap_total * 100.0).abs() < 1e-6 && (0.0..=100.0).contains(&p)
+            );
+        } else {
+            assert!(swap_pct.is_none(), "swap used % without swap");
+        }
 
         assert!(value(&s, "node_load1").is_some_and(|l| l >= 0.0));
+        let load5 = value(&s, "node_load5").expect("load5");
+        let per_cpu = value(&s, "node_load5_per_cpu").expect("load5 per CPU");
+        assert!(per_cpu >= 0.0, "load5 per cpu {per_cpu}");
+        assert!(
+            (per_cpu * cores.len() as f64 - load5).abs() < 1e-9,
+            "load5 {load5} per cpu {per_cpu} for {} CPUs",
+            cores.len()
+        );
         assert!(value(&s, "node_uptime_seconds").is_some_and(|u| u > 0.0));
         assert!(value(&s, "node_processes").is_some_and(|p| p >= 1.0));
         let root = s.iter().find(|x| {
@@ -166,6 +187,12 @@ mod tests {
         assert!(
             root.is_some_and(|r| r.value > 0.0),
             "root filesystem missing"
+        );
+        assert!(
+            s.iter()
+                .filter(|x| x.metric == "node_filesystem_inodes_used_percent")
+                .all(|x| (0.0..=100.0).contains(&x.value) && x.labels.len() == 3),
+            "inode percentages out of range"
         );
         assert!(value(&s, "tocsin_agent_resident_memory_bytes").is_some_and(|r| r > 0.0));
         assert!(value(&s, "tocsin_agent_collect_duration_seconds").is_some_and(|d| d > 0.0));
