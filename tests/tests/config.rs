@@ -64,3 +64,47 @@ fn agent_check_config_reports_every_problem() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn shipped_example_configs_are_valid() -> Result<()> {
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let rules = deploy.join("rules.toml");
+    let collector = std::fs::read_to_string(deploy.join("collector.toml"))?.replace(
+        "# rules_file = \"/etc/tocsin/rules.toml\"",
+        &format!("rules_file = {:?}", rules.display().to_string()),
+    );
+    let (ok, out) = check("tocsin-collector", &collector)?;
+    assert!(ok, "deploy/collector.toml with deploy/rules.toml: {out}");
+    let (ok, out) = check(
+        "tocsin-agent",
+        &std::fs::read_to_string(deploy.join("agent.toml"))?,
+    )?;
+    assert!(ok, "deploy/agent.toml: {out}");
+    Ok(())
+}
+
+#[test]
+fn rules_file_problems_name_the_rule_and_key() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"cpu\"\nselector = \"node_cpu_usage_percent\"\nthresholds = { warning = 90, general = 80 }\n\
+         [[rule]]\nname = \"bad_sel\"\nselector = \"node_load1{\"\nthresholds = { warning = 1 }\nfoo = 1\n",
+    )?;
+    let (ok, out) = check(
+        "tocsin-collector",
+        &format!("rules_file = {:?}\n", rules.display().to_string()),
+    )?;
+    assert!(!ok, "{out}");
+    for needle in [
+        "rule \"cpu\"",
+        "thresholds",
+        "rule \"bad_sel\"",
+        "selector",
+        "foo",
+    ] {
+        assert!(out.contains(needle), "{needle} not reported:\n{out}");
+    }
+    Ok(())
+}
