@@ -38,6 +38,7 @@
 //! collector's clock, `first_sample_at`/`last_sample_at` from the samples.
 
 mod actions;
+pub mod calendar;
 pub mod config;
 pub mod error;
 mod events;

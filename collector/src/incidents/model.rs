@@ -163,7 +163,7 @@ pub enum StageStatus {
     Pending,
     /// Reached in time.
     Met,
-    /// The due time passed first (the incident was escalated).
+    /// The due time passed first.
     Breached,
     /// Not needed: the incident was resolved, or attached to a parent, first.
     Skipped,
@@ -185,7 +185,7 @@ pub struct SlaStage {
     pub done_at: Option<i64>,
 }
 
-/// The SLA clock of an incident.
+/// The SLA clock of an incident; see [`super::sla_clock`] for the rules.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SlaState {
@@ -198,11 +198,11 @@ pub struct SlaState {
     /// When the clock started.
     #[serde(with = "opt_ms")]
     pub started_at: Option<i64>,
-    /// Opening → first acknowledgement.
+    /// Clock start → first acknowledgement or assignment.
     pub respond: Option<SlaStage>,
-    /// Opening → an engineer assigned.
+    /// Clock start → an engineer assigned.
     pub assign: Option<SlaStage>,
-    /// Opening → resolution.
+    /// Clock start → resolution.
     pub resolve: Option<SlaStage>,
 }
 

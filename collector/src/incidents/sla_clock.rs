@@ -1,22 +1,45 @@
-//! The SLA clock of one incident: which stages run, when they are due, and
-//! whether each was met, breached or skipped. Pure functions on
-//! [`Incident`]; the calendar math (business hours, holidays) is
-//! [`super::sla::deadline`], called only from [`due_ms`].
+//! The SLA clock of an incident: the one place SLA behaviour lives. Pure
+//! functions on [`Incident`], whose [`SlaState`] (stored and served by the
+//! API) is the only record of the clock; the manager calls them on opening,
+//! actions, severity changes, resolution, reopening, topology changes and
+//! every `tick`. Targets and coverage come from the policy in
+//! [`super::sla`]; due times from its calendar math, called only from
+//! [`due_ms`].
 //!
-//! Rules:
-//! - A clock runs for an incident whose severity has targets, that is not
-//!   suppressed and not attached to a parent. It starts when the incident
-//!   opens, when it rises from a severity without SLA, or when it is
-//!   detached from its parent.
-//! - A severity rise recomputes the due times of pending stages from the
-//!   clock's start with the new severity's targets.
-//! - Acknowledging meets `respond`; assigning meets `assign` (and `respond`,
-//!   if still pending); resolving meets `resolve` and skips the stages not
-//!   reached that were not due yet. A stage reached after its due time is
-//!   breached.
-//! - Reopening restarts skipped `respond`/`assign` stages from the reopening
-//!   and makes a met `resolve` stage pending again (it keeps its due time:
-//!   resolution is measured from the opening).
+//! **Who has a clock.** An incident whose severity has targets (by default
+//! major and general, not warning), that is not suppressed (opened inside a
+//! maintenance window) and not attached to a parent (the parent's SLA
+//! applies). The others have no stages and a `note` saying why.
+//!
+//! **Start.** The clock starts at `started_at`: the opening; or, for an
+//! incident opened without a clock, the moment its severity rises to one
+//! with targets, or the moment it is detached from its parent. So
+//! `started_at` can be later than `opened_at`. Each stage is due its
+//! target after `started_at`, counted under the severity's coverage (`24x7`,
+//! or only inside business hours). A later rise recomputes the due times of
+//! the pending stages from `started_at` with the new severity's targets;
+//! met or breached stages keep theirs.
+//!
+//! **Stages** and what ends them:
+//! - `respond`: the first acknowledgement or assignment;
+//! - `assign`: an engineer is assigned;
+//! - `resolve`: resolution (automatic or by a person).
+//!
+//! **Results** (`status`, with `done_at` the moment it was decided):
+//! - `pending`: not ended, not yet due;
+//! - `met`: ended at or before its due time;
+//! - `breached`: its due time passed first. Each `tick` marks pending stages
+//!   past due breached and returns them; the manager raises the tier once
+//!   per stage (1 → 2 → 3) with an `escalated` entry. An action that ends
+//!   a stage after its due time, before a tick noticed, marks it breached
+//!   without escalating.
+//! - `skipped`: not needed. Resolving skips `respond`/`assign` not reached
+//!   and not yet due (those past due are breached); being attached to a
+//!   parent after opening skips every pending stage.
+//!
+//! **Reopening** restarts skipped `respond`/`assign` stages, due from the
+//! reopening, and makes a met or skipped `resolve` pending again; it keeps
+//! its due time: resolution is measured from `started_at`.
 
 use std::time::Duration;
 
@@ -213,4 +236,191 @@ pub fn breaches(inc: &mut Incident, now: i64) -> Vec<(&'static str, i64)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incidents::calendar::parse_rfc3339;
+    use crate::rules::event::Severity;
+
+    fn t(text: &str) -> i64 {
+        parse_rfc3339(text).unwrap()
+    }
+
+    /// An open incident of `severity` opened at `opened`, with no clock yet.
+    fn incident(severity: Severity, opened: &str) -> Incident {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "key": "k", "rule": "cpu", "ci_id": "h1", "object": {},
+            "title": "", "description": "", "status": "open", "severity": severity,
+            "current_severity": severity, "priority": "P2", "criticality": "medium",
+            "opened_at": opened, "acknowledged_at": null, "assigned_at": null,
+            "resolved_at": null, "closed_at": null, "last_value": 0.0, "peak_value": 0.0,
+            "threshold": 0.0, "first_sample_at": opened, "last_sample_at": opened,
+            "occurrences": 1, "reopen_count": 0, "flapping": false, "flap_transitions": 0,
+            "condition_active": true, "tier": 1, "sla": {}, "timeline_count": 0,
+            "updated_at": opened,
+        }))
+        .unwrap()
+    }
+
+    /// `incident`, with its clock started at the opening.
+    fn started(severity: Severity, opened: &str) -> Incident {
+        let mut inc = incident(severity, opened);
+        let opened = inc.opened_at;
+        start(&mut inc, &IncidentConfig::default(), opened);
+        inc
+    }
+
+    fn stage(inc: &Incident, name: &str) -> (StageStatus, i64, Option<i64>) {
+        let s = match name {
+            "respond" => &inc.sla.respond,
+            "assign" => &inc.sla.assign,
+            _ => &inc.sla.resolve,
+        };
+        let s = s.as_ref().unwrap();
+        (s.status, s.due_at, s.done_at)
+    }
+
+    #[test]
+    fn clock_tracks_each_stage() {
+        // Major runs 24x7: a Saturday makes no difference.
+        let mut inc = started(Severity::Major, "2024-05-04T03:00:00Z");
+        assert_eq!(inc.sla.started_at, Some(inc.opened_at));
+        assert_eq!(inc.sla.policy, Some(Severity::Major));
+        assert_eq!(inc.sla.coverage, Some(Coverage::AlwaysOn));
+        assert_eq!(stage(&inc, "respond").1, t("2024-05-04T03:10:00Z"));
+        assert_eq!(stage(&inc, "assign").1, t("2024-05-04T04:00:00Z"));
+        assert_eq!(stage(&inc, "resolve").1, t("2024-05-04T07:00:00Z"));
+        on_ack(&mut inc, t("2024-05-04T03:05:00Z"));
+        assert_eq!(
+            stage(&inc, "respond"),
+            (
+                StageStatus::Met,
+                t("2024-05-04T03:10:00Z"),
+                Some(t("2024-05-04T03:05:00Z"))
+            )
+        );
+        assert_eq!(stage(&inc, "assign").0, StageStatus::Pending);
+        // Due at 04:00 exactly: breached only after it.
+        assert_eq!(breaches(&mut inc, t("2024-05-04T04:00:00Z")), vec![]);
+        let late = t("2024-05-04T04:00:00.001Z");
+        assert_eq!(
+            breaches(&mut inc, late),
+            vec![("assign", t("2024-05-04T04:00:00Z"))]
+        );
+        assert_eq!(stage(&inc, "assign").2, Some(late));
+        assert_eq!(breaches(&mut inc, late + 1), vec![], "once per stage");
+        let json = serde_json::to_value(&inc.sla).unwrap();
+        assert_eq!(json["respond"]["status"], "met");
+        assert_eq!(json["respond"]["due_at"], "2024-05-04T03:10:00.000Z");
+        assert_eq!(json["respond"]["target"], "10m");
+        assert_eq!(json["assign"]["status"], "breached");
+        assert_eq!(json["resolve"]["done_at"], serde_json::Value::Null);
+        assert_eq!(serde_json::from_value::<SlaState>(json).unwrap(), inc.sla);
+    }
+
+    #[test]
+    fn late_finishes_and_resolution() {
+        // General on a Saturday: its business-hours clock starts Monday 08:00.
+        let mut inc = started(Severity::General, "2024-05-04T03:00:00Z");
+        assert_eq!(inc.sla.coverage, Some(Coverage::BusinessHours));
+        assert_eq!(stage(&inc, "respond").1, t("2024-05-06T08:10:00Z"));
+        assert_eq!(stage(&inc, "resolve").1, t("2024-05-08T12:00:00Z"));
+        on_ack(&mut inc, t("2024-05-06T08:11:00Z"));
+        assert_eq!(stage(&inc, "respond").0, StageStatus::Breached);
+        // Resolved before an engineer was due: `assign` was not needed.
+        on_resolve(&mut inc, t("2024-05-06T09:00:00Z"));
+        assert_eq!(
+            stage(&inc, "assign").0,
+            StageStatus::Skipped,
+            "not met: nobody was assigned"
+        );
+        assert_eq!(stage(&inc, "assign").2, Some(t("2024-05-06T09:00:00Z")));
+        assert_eq!(stage(&inc, "resolve").0, StageStatus::Met);
+        inc.status = crate::incidents::Status::Resolved;
+        assert_eq!(breaches(&mut inc, i64::MAX), vec![]);
+
+        // Assignment counts as the response.
+        let mut inc = started(Severity::Major, "2024-05-04T03:00:00Z");
+        on_assign(&mut inc, t("2024-05-04T03:01:00Z"));
+        assert_eq!(stage(&inc, "respond").0, StageStatus::Met);
+        assert_eq!(stage(&inc, "assign").0, StageStatus::Met);
+
+        // Resolved after `respond` was due, nobody having responded: breached.
+        let mut inc = started(Severity::Major, "2024-05-04T03:00:00Z");
+        on_resolve(&mut inc, t("2024-05-04T03:30:00Z"));
+        assert_eq!(stage(&inc, "respond").0, StageStatus::Breached);
+        assert_eq!(stage(&inc, "assign").0, StageStatus::Skipped);
+
+        // Unacknowledged and past every due time: all breached, in order.
+        let mut inc = started(Severity::Major, "2024-05-04T03:00:00Z");
+        let names: Vec<_> = breaches(&mut inc, t("2024-05-04T08:00:00Z"))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, STAGES);
+        assert_eq!(stage(&inc, "resolve").2, Some(t("2024-05-04T08:00:00Z")));
+    }
+
+    #[test]
+    fn warnings_suppressed_incidents_and_children_have_no_clock() {
+        let config = IncidentConfig::default();
+        let inc = started(Severity::Warning, "2024-05-04T03:00:00Z");
+        assert_eq!(inc.sla.note.as_deref(), Some("no SLA for severity warning"));
+        let mut suppressed = incident(Severity::Major, "2024-05-04T03:00:00Z");
+        suppressed.suppressed = Some("change CHG-42".into());
+        let mut child = incident(Severity::Major, "2024-05-04T03:00:00Z");
+        child.parent_id = Some(7);
+        for (mut inc, note) in [
+            (inc, "no SLA"),
+            (suppressed, "suppressed: change CHG-42"),
+            (child, "attached to incident 7"),
+        ] {
+            let opened = inc.opened_at;
+            start(&mut inc, &config, opened);
+            assert!(inc.sla.note.as_deref().unwrap().starts_with(note));
+            assert_eq!(inc.sla.started_at, None);
+            assert!(inc.sla.respond.is_none() && inc.sla.resolve.is_none());
+            assert_eq!(breaches(&mut inc, i64::MAX), vec![]);
+        }
+    }
+
+    #[test]
+    fn clock_starts_at_started_at() {
+        let config = IncidentConfig::default();
+        // A warning that rises to major: the clock starts at the rise.
+        let mut inc = started(Severity::Warning, "2024-05-04T03:00:00Z");
+        inc.severity = Severity::Major;
+        on_severity_rise(&mut inc, &config, t("2024-05-04T03:30:00Z"));
+        assert_eq!(inc.sla.started_at, Some(t("2024-05-04T03:30:00Z")));
+        assert_eq!(inc.sla.note, None);
+        assert_eq!(stage(&inc, "respond").1, t("2024-05-04T03:40:00Z"));
+
+        // General → major: pending stages are due from the start with the
+        // major targets; a met stage keeps its due time.
+        let mut inc = started(Severity::General, "2024-05-06T09:00:00Z");
+        on_ack(&mut inc, t("2024-05-06T09:05:00Z"));
+        inc.severity = Severity::Major;
+        on_severity_rise(&mut inc, &config, t("2024-05-06T09:30:00Z"));
+        assert_eq!(inc.sla.coverage, Some(Coverage::AlwaysOn));
+        assert_eq!(stage(&inc, "respond").1, t("2024-05-06T09:10:00Z"));
+        assert_eq!(stage(&inc, "assign").1, t("2024-05-06T10:00:00Z"));
+        assert_eq!(stage(&inc, "resolve").1, t("2024-05-06T13:00:00Z"));
+
+        // Attached to a parent after opening, then detached: pending stages
+        // are skipped, then restart from the detachment.
+        let mut inc = started(Severity::Major, "2024-05-04T03:00:00Z");
+        inc.parent_id = Some(7);
+        stop(&mut inc, "attached".into(), t("2024-05-04T03:05:00Z"));
+        assert_eq!(stage(&inc, "respond").0, StageStatus::Skipped);
+        inc.parent_id = None;
+        start(&mut inc, &config, t("2024-05-04T03:20:00Z"));
+        assert_eq!(inc.sla.started_at, Some(t("2024-05-04T03:20:00Z")));
+        assert_eq!(
+            stage(&inc, "respond"),
+            (StageStatus::Pending, t("2024-05-04T03:30:00Z"), None)
+        );
+        assert_eq!(stage(&inc, "resolve").1, t("2024-05-04T07:20:00Z"));
+    }
 }
