@@ -16,7 +16,9 @@ use crate::incidents::model::Status;
 use crate::rules::Severity;
 
 fn parse_id(raw: &str, what: &str) -> Result<u64, Error> {
-    raw.parse().map_err(|_| Error::InvalidRequest(format!("{what} id must be a positive integer, got {raw:?}")))
+    raw.parse().map_err(|_| {
+        Error::InvalidRequest(format!("{what} id must be a positive integer, got {raw:?}"))
+    })
 }
 
 fn parse_list<T>(

@@ -6,10 +6,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use serde_json::Value;
+use tocsin_collector::cli::actions::{self, Action};
 use tocsin_collector::cli::client::{CliError, Client, Reply};
+use tocsin_collector::cli::maintenance::{self, NewWindowArgs};
 use tocsin_collector::cli::pretty::pretty;
-use tocsin_collector::cli::{cmdb, promql};
+use tocsin_collector::cli::{cmdb, incident, incidents, problems, promql, rules};
 use tocsin_collector::query::time::{format_timestamp, parse_duration, parse_time};
+use tocsin_collector::time::now_ms;
+
+/// Turns the API's answer into text.
+type Render = Box<dyn FnOnce(&Value) -> String>;
 
 /// Command-line client of the Tocsin collector.
 #[derive(Debug, Parser)]
@@ -26,6 +32,10 @@ struct Cli {
     /// Print the server's JSON (pretty-printed) instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// Who acts, recorded in incident timelines and maintenance windows
+    /// (default: $USER, else `tocsinctl`).
+    #[arg(long, global = true)]
+    actor: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,6 +63,131 @@ enum Command {
         #[arg(long)]
         time: Option<String>,
     },
+    /// List incidents, newest first.
+    Incidents(IncidentsArgs),
+    /// Show one incident: CI, values, SLA, children, timeline.
+    Incident {
+        /// The incident's id.
+        id: u64,
+    },
+    /// Acknowledge an incident.
+    Ack {
+        /// The incident's id.
+        id: u64,
+        /// A note for the timeline.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Assign an incident to an engineer.
+    Assign {
+        /// The incident's id.
+        id: u64,
+        /// Who works on it.
+        assignee: String,
+    },
+    /// Add a comment to an incident's timeline.
+    Comment {
+        /// The incident's id.
+        id: u64,
+        /// The comment.
+        text: String,
+    },
+    /// Resolve an incident by hand.
+    Resolve {
+        /// The incident's id.
+        id: u64,
+        /// What was done (required).
+        #[arg(long)]
+        note: String,
+    },
+    /// Close an incident (final).
+    Close {
+        /// The incident's id.
+        id: u64,
+        /// A note for the timeline.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Maintenance windows: list (the default), add, delete.
+    Maintenance {
+        #[command(subcommand)]
+        action: Option<MaintenanceCommand>,
+    },
+    /// List problem records (recurring incidents of one rule on one CI).
+    Problems,
+    /// List the rules in force; `rules reload` re-reads the rules file.
+    Rules {
+        #[command(subcommand)]
+        action: Option<RulesCommand>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct IncidentsArgs {
+    /// Only these statuses (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_parser = ["open", "acknowledged", "resolved", "closed"])]
+    status: Vec<String>,
+    /// Only open and acknowledged incidents (same as --status open,acknowledged).
+    #[arg(long, conflicts_with = "status")]
+    active: bool,
+    /// Only these severities (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_parser = ["warning", "general", "major"])]
+    severity: Vec<String>,
+    /// Only incidents of this CI (its id).
+    #[arg(long)]
+    ci: Option<String>,
+    /// Opened at or after (RFC 3339 or unix seconds).
+    #[arg(long)]
+    from: Option<String>,
+    /// Opened at or before (RFC 3339 or unix seconds).
+    #[arg(long)]
+    to: Option<String>,
+    /// Leave out incidents attached to a parent incident.
+    #[arg(long)]
+    top_level: bool,
+    /// At most this many (the newest).
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+enum MaintenanceCommand {
+    /// List maintenance windows.
+    List,
+    /// Add a window for a CI or a CI class.
+    #[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["ci", "class"]))]
+    #[command(group = clap::ArgGroup::new("until").required(true).args(["end", "duration"]))]
+    Add {
+        /// The CI under maintenance (its id).
+        #[arg(long)]
+        ci: Option<String>,
+        /// Every CI of this class (host, switch…).
+        #[arg(long)]
+        class: Option<String>,
+        /// Start: RFC 3339, unix seconds or `now`.
+        #[arg(long, default_value = "now")]
+        start: String,
+        /// End: RFC 3339 or unix seconds.
+        #[arg(long)]
+        end: Option<String>,
+        /// Length instead of --end, e.g. `2h`, `1h30m`.
+        #[arg(long)]
+        duration: Option<String>,
+        /// Why, e.g. the change ticket.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Delete a window.
+    Delete {
+        /// The window's id.
+        id: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Re-read the rules file; on errors the running rules stay.
+    Reload,
 }
 
 fn main() -> ExitCode {
@@ -81,10 +216,12 @@ fn fail(msg: &str) -> ExitCode {
 
 async fn run(cli: Cli) -> Result<String, CliError> {
     let client = Client::new(&cli.url)?;
-    let (reply, render): (Reply, fn(&Value) -> String) = match cli.command {
+    let actor = actions::actor(cli.actor, std::env::var("USER").ok());
+    let now = now_ms();
+    let (reply, render): (Reply, Render) = match cli.command {
         Command::Cis => (
             client.get(&["api", "v1", "cis"], &[]).await?,
-            cmdb::render_cis,
+            Box::new(cmdb::render_cis),
         ),
         Command::Ci { id } => {
             let body = client
@@ -96,7 +233,7 @@ async fn run(cli: Cli) -> Result<String, CliError> {
                     }
                     other => other,
                 })?;
-            (body, cmdb::render_ci)
+            (body, Box::new(cmdb::render_ci))
         }
         Command::Query {
             expr,
@@ -105,13 +242,124 @@ async fn run(cli: Cli) -> Result<String, CliError> {
             time,
         } => (
             query(&client, &expr, range, step, time).await?,
-            promql::render,
+            Box::new(promql::render),
+        ),
+        Command::Incidents(args) => (
+            list_incidents(&client, args).await?,
+            Box::new(move |b| incidents::render_incidents(b, now)),
+        ),
+        Command::Incident { id } => (
+            client
+                .get(&["api", "v1", "incidents", &id.to_string()], &[])
+                .await?,
+            Box::new(move |b| incident::render_incident(b, now)),
+        ),
+        Command::Ack { id, note } => act(&client, id, Action::Ack(note), &actor).await?,
+        Command::Assign { id, assignee } => {
+            act(&client, id, Action::Assign(assignee), &actor).await?
+        }
+        Command::Comment { id, text } => act(&client, id, Action::Comment(text), &actor).await?,
+        Command::Resolve { id, note } => act(&client, id, Action::Resolve(note), &actor).await?,
+        Command::Close { id, note } => act(&client, id, Action::Close(note), &actor).await?,
+        Command::Maintenance { action } => maintenance_cmd(&client, action, &actor, now).await?,
+        Command::Problems => (
+            client.get(&["api", "v1", "problems"], &[]).await?,
+            Box::new(problems::render_problems),
+        ),
+        Command::Rules { action: None } => (
+            client.get(&["api", "v1", "rules"], &[]).await?,
+            Box::new(rules::render_rules),
+        ),
+        Command::Rules {
+            action: Some(RulesCommand::Reload),
+        } => (
+            client.post(&["api", "v1", "rules", "reload"], None).await?,
+            Box::new(rules::render_reload),
         ),
     };
     if cli.json {
         return Ok(pretty(&reply.text) + "\n");
     }
     Ok(render(&reply.json))
+}
+
+async fn list_incidents(client: &Client, a: IncidentsArgs) -> Result<Reply, CliError> {
+    let status = if a.active {
+        "open,acknowledged".to_string()
+    } else {
+        a.status.join(",")
+    };
+    let severity = a.severity.join(",");
+    let limit = a.limit.map(|l| l.to_string());
+    let optional = [
+        ("status", Some(status)),
+        ("severity", Some(severity)),
+        ("ci", a.ci),
+        ("from", a.from),
+        ("to", a.to),
+        ("limit", limit),
+        ("top_level", a.top_level.then(|| "true".to_string())),
+    ];
+    let params: Vec<(&str, &str)> = optional
+        .iter()
+        .filter_map(|(k, v)| Some((*k, v.as_deref().filter(|v| !v.is_empty())?)))
+        .collect();
+    client.get(&["api", "v1", "incidents"], &params).await
+}
+
+async fn act(
+    client: &Client,
+    id: u64,
+    action: Action,
+    actor: &str,
+) -> Result<(Reply, Render), CliError> {
+    let path = ["api", "v1", "incidents", &id.to_string(), action.path()];
+    let reply = client.post(&path, Some(&action.body(actor))).await?;
+    Ok((reply, Box::new(move |_| action.confirmation(id))))
+}
+
+async fn maintenance_cmd(
+    client: &Client,
+    action: Option<MaintenanceCommand>,
+    actor: &str,
+    now: i64,
+) -> Result<(Reply, Render), CliError> {
+    Ok(match action.unwrap_or(MaintenanceCommand::List) {
+        MaintenanceCommand::List => (
+            client.get(&["api", "v1", "maintenance"], &[]).await?,
+            Box::new(move |b| maintenance::render_windows(b, now)),
+        ),
+        MaintenanceCommand::Add {
+            ci,
+            class,
+            start,
+            end,
+            duration,
+            reason,
+        } => {
+            let args = NewWindowArgs {
+                ci,
+                class,
+                start: Some(start),
+                end,
+                duration,
+                reason,
+            };
+            let body = args.body(actor, now).map_err(CliError::Other)?;
+            (
+                client
+                    .post(&["api", "v1", "maintenance"], Some(&body))
+                    .await?,
+                Box::new(|b| maintenance::confirmation(b, "added")),
+            )
+        }
+        MaintenanceCommand::Delete { id } => (
+            client
+                .delete(&["api", "v1", "maintenance", &id.to_string()])
+                .await?,
+            Box::new(|b| maintenance::confirmation(b, "deleted")),
+        ),
+    })
 }
 
 async fn query(
@@ -157,5 +405,62 @@ fn positive_duration(s: &str) -> Result<i64, String> {
     match parse_duration(s)? {
         ms if ms > 0 => Ok(ms),
         _ => Err(format!("{s:?} is not a positive duration")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tocsinctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn incident_commands_parse() {
+        let cli = parse(&["incidents", "--status", "open,acknowledged", "--limit", "5"]).unwrap();
+        let Command::Incidents(a) = cli.command else {
+            panic!("{cli:?}")
+        };
+        assert_eq!(a.status, ["open", "acknowledged"]);
+        assert_eq!(a.limit, Some(5));
+        assert!(parse(&["incidents", "--status", "fixed"]).is_err());
+        assert!(parse(&["incidents", "--active", "--status", "open"]).is_err());
+        assert!(parse(&["incident", "x"]).is_err(), "ids are numbers");
+        assert!(parse(&["resolve", "7"]).is_err(), "--note is required");
+        let cli = parse(&["resolve", "7", "--note", "fixed", "--actor", "ann"]).unwrap();
+        assert_eq!(cli.actor.as_deref(), Some("ann"));
+        assert!(parse(&["assign", "7"]).is_err());
+        assert!(parse(&["rules", "reload"]).is_ok());
+    }
+
+    #[test]
+    fn maintenance_add_needs_target_and_end() {
+        let ok = ["maintenance", "add", "--ci", "h1", "--duration", "2h"];
+        assert!(parse(&[&ok[..], &["--reason", "CHG-1"]].concat()).is_ok());
+        assert!(parse(&ok).is_err(), "--reason is required");
+        let no_target = ["maintenance", "add", "--end", "1", "--reason", "r"];
+        assert!(parse(&no_target).is_err());
+        let both_ends = [
+            "maintenance",
+            "add",
+            "--class",
+            "switch",
+            "--end",
+            "1",
+            "--duration",
+            "1h",
+            "--reason",
+            "r",
+        ];
+        assert!(parse(&both_ends).is_err());
+        assert!(parse(&["maintenance"]).is_ok(), "lists by default");
     }
 }

@@ -88,20 +88,34 @@ impl Client {
     /// GETs `segments` with `query` and returns the JSON body of a
     /// successful response.
     pub async fn get(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Reply, CliError> {
-        let url = self.url(segments, query);
-        let resp = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(&e))?;
+        self.send(self.http.get(self.url(segments, query))).await
+    }
+
+    /// POSTs `body` (as JSON; no body when `None`) to `segments`.
+    pub async fn post(&self, segments: &[&str], body: Option<&Value>) -> Result<Reply, CliError> {
+        let req = self.http.post(self.url(segments, &[]));
+        self.send(match body {
+            Some(b) => req.json(b),
+            None => req,
+        })
+        .await
+    }
+
+    /// DELETEs `segments`.
+    pub async fn delete(&self, segments: &[&str]) -> Result<Reply, CliError> {
+        self.send(self.http.delete(self.url(segments, &[]))).await
+    }
+
+    /// Sends a request and returns the JSON body of a successful response.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, CliError> {
+        let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
         let status = resp.status();
         let body = resp.bytes().await.map_err(|e| self.unreachable(&e))?;
         let json: Option<Value> = serde_json::from_slice(&body).ok();
         if !status.is_success() {
             return Err(CliError::Api {
                 status: status.as_u16(),
-                message: error_message(status, json.as_ref()),
+                message: error_message(status, json.as_ref(), &body),
             });
         }
         let json = json.ok_or_else(|| {
@@ -124,15 +138,23 @@ impl Client {
     }
 }
 
-/// The message of an error body: Tocsin's `{"error":{"message":..}}` or
-/// Prometheus' `{"error":".."}`; else the status.
-fn error_message(status: reqwest::StatusCode, body: Option<&Value>) -> String {
-    let from_body = body.and_then(|b| match &b["error"] {
+/// The message of an error body: Tocsin's `{"error":{"message":..}}`,
+/// Prometheus' `{"error":".."}`, or a short plain-text body (axum's
+/// rejections); else the status.
+fn error_message(status: reqwest::StatusCode, json: Option<&Value>, raw: &[u8]) -> String {
+    let from_json = json.and_then(|b| match &b["error"] {
         Value::String(s) => Some(s.clone()),
         Value::Object(o) => o.get("message").and_then(Value::as_str).map(str::to_string),
         _ => None,
     });
-    from_body.unwrap_or_else(|| format!("the collector answered HTTP {status}"))
+    let text = || {
+        let t = std::str::from_utf8(raw).ok()?.trim();
+        let one_line = !t.is_empty() && t.len() <= 300 && !t.contains('\n');
+        (json.is_none() && one_line).then(|| t.to_string())
+    };
+    from_json
+        .or_else(text)
+        .unwrap_or_else(|| format!("the collector answered HTTP {status}"))
 }
 
 /// A short reason from the innermost error: `connection refused`, ...
@@ -213,11 +235,19 @@ mod tests {
     fn error_messages_from_both_api_styles() {
         let s = reqwest::StatusCode::NOT_FOUND;
         let tocsin = json!({"error": {"code": "not_found", "message": "no CI with id X"}});
-        assert_eq!(error_message(s, Some(&tocsin)), "no CI with id X");
+        assert_eq!(error_message(s, Some(&tocsin), b""), "no CI with id X");
         let prom = json!({"status": "error", "errorType": "bad_data", "error": "bad query"});
-        assert_eq!(error_message(s, Some(&prom)), "bad query");
+        assert_eq!(error_message(s, Some(&prom), b""), "bad query");
         assert_eq!(
-            error_message(s, None),
+            error_message(s, None, b""),
+            "the collector answered HTTP 404 Not Found"
+        );
+        assert_eq!(
+            error_message(s, None, b"Invalid URL: bad id\n"),
+            "Invalid URL: bad id"
+        );
+        assert_eq!(
+            error_message(s, None, b"<html>\n<body>x</body>\n</html>"),
             "the collector answered HTTP 404 Not Found"
         );
         assert_eq!(
