@@ -62,7 +62,11 @@ impl Probe {
         let defs = if self.declared {
             vec![]
         } else {
-            vec![def(1, "tocsin_test_value", &[("host", &self.agent), ("probe", "p1")])]
+            vec![def(
+                1,
+                "tocsin_test_value",
+                &[("host", &self.agent), ("probe", "p1")],
+            )]
         };
         self.declared = true;
         let r = self
@@ -258,6 +262,39 @@ async fn a_breach_is_one_incident_that_rises_resolves_reopens_and_is_worked() ->
     assert!(filtered.iter().all(|i| i["severity"] == "major"));
     let (status, _) = c.post_json("/api/v1/incidents/abc/ack", &json!({})).await?;
     assert_eq!(status, 400);
+
+    // tocsinctl works the same incident.
+    let out = tocsin_e2e::run(
+        "tocsinctl",
+        &["--url", &c.http_url, "incidents", "--status", "open"],
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("h1-host") && text.contains("major"),
+        "{out:?}"
+    );
+    let id2s = id2.to_string();
+    let out = tocsin_e2e::run(
+        "tocsinctl",
+        &[
+            "--url",
+            &c.http_url,
+            "--actor",
+            "carol",
+            "ack",
+            &id2s,
+            "--note",
+            "looking",
+        ],
+    )?;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(incident(&c, id2).await?["acknowledged_by"], "carol");
+    let out = tocsin_e2e::run("tocsinctl", &["--url", &c.http_url, "ack", &id2s])?;
+    assert!(!out.status.success(), "a second ack must fail");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already acknowledged"),
+        "{out:?}"
+    );
     Ok(())
 }
 
@@ -282,8 +319,16 @@ async fn silent_agent_dependents_and_maintenance() -> Result<()> {
     assert_eq!(status, 200, "{body}");
     core.send(99.0).await?;
     edge.send(99.0).await?;
-    let parent = incidents(&c, "ci=core").await?.first().cloned().with_context(|| c.proc.log())?;
-    let child = incidents(&c, "ci=edge").await?.first().cloned().with_context(|| c.proc.log())?;
+    let parent = incidents(&c, "ci=core")
+        .await?
+        .first()
+        .cloned()
+        .with_context(|| c.proc.log())?;
+    let child = incidents(&c, "ci=edge")
+        .await?
+        .first()
+        .cloned()
+        .with_context(|| c.proc.log())?;
     assert_eq!(
         child["parent_id"], parent["id"],
         "dependent attached to the root cause: {child}"
@@ -399,7 +444,12 @@ async fn silent_agent_dependents_and_maintenance() -> Result<()> {
 /// RFC 3339 (UTC, seconds) for unix seconds, as `date` prints it.
 fn rfc3339(secs: f64) -> String {
     let out = std::process::Command::new("date")
-        .args(["-u", "-d", &format!("@{}", secs as i64), "+%Y-%m-%dT%H:%M:%SZ"])
+        .args([
+            "-u",
+            "-d",
+            &format!("@{}", secs as i64),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
         .output()
         .expect("date");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
