@@ -438,6 +438,24 @@ async fn silent_agent_dependents_and_maintenance() -> Result<()> {
             .as_array()
             .is_some_and(|r| r.iter().any(|r| r["name"] == "probe_high"))
     );
+
+    // SIGHUP reloads a corrected file.
+    std::fs::write(
+        dir.path().join("rules.toml"),
+        RULES.replace("probe_high", "probe_renamed"),
+    )?;
+    std::process::Command::new("kill")
+        .args(["-HUP", &c.proc.pid().to_string()])
+        .status()?;
+    wait_for(Duration::from_secs(10), || async {
+        let rules = c.get_json("/api/v1/rules").await?;
+        let renamed = rules["data"]["rules"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["name"] == "probe_renamed"));
+        Ok(renamed.then_some(()))
+    })
+    .await
+    .context("SIGHUP did not reload the rules")?;
     Ok(())
 }
 
