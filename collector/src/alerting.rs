@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use parking_lot::Mutex;
+
 use crate::cmdb::Cmdb;
 use crate::incidents::IncidentFilter;
 use crate::incidents::IncidentManager;
@@ -14,6 +16,7 @@ use crate::incidents::model::Status;
 use crate::ingest::{CiContext, ObservedSample, SampleObserver};
 use crate::metrics::Metrics;
 use crate::rules::{AGENT_LOST, Evaluator, NoData, RuleEvent, RuleSet, SeriesInfo};
+use crate::storage::{Cf, Db, keys};
 use crate::time::now_ms;
 
 /// See the module docs.
@@ -23,7 +26,19 @@ pub struct Alerting {
     incidents: Arc<IncidentManager>,
     rules_file: Option<PathBuf>,
     metrics: Arc<Metrics>,
+    /// Events the incident manager failed to store, retried every tick (the
+    /// evaluator has moved on, so dropping them could leave an incident open
+    /// forever or an outage without one).
+    retry: Mutex<Vec<RuleEvent>>,
 }
+
+/// Most events kept for retry; beyond it the oldest are dropped (and logged).
+const MAX_RETRY_EVENTS: usize = 100_000;
+
+/// Samples further ahead of the collector's clock than this are stored but
+/// not evaluated: one sample from a fast clock would otherwise make the
+/// evaluator ignore its series until real time catches up.
+const MAX_EVAL_FUTURE_MS: i64 = 60_000;
 
 impl Alerting {
     /// Alerting with `rules` (already loaded from `rules_file`, if any).
@@ -40,6 +55,7 @@ impl Alerting {
             incidents,
             rules_file,
             metrics,
+            retry: Mutex::new(Vec::new()),
         }
     }
 
@@ -53,13 +69,37 @@ impl Alerting {
 
     /// Carries state over a collector restart: incidents still open keep
     /// their rule state (so they resolve when the condition clears), agents
-    /// already lost stay lost, and every known host CI is expected back (so it
-    /// is reported lost if it never returns after the startup grace period).
-    pub fn restore(&self, cmdb: &Cmdb) -> anyhow::Result<()> {
-        self.evaluator.restore_open(self.incidents.open_keys());
+    /// already lost stay lost, and every agent is expected back (so it is
+    /// reported lost if it never returns after the startup grace period) —
+    /// except hosts that never had an agent and agents whose last loss a
+    /// person resolved or closed (decommissioned), which would otherwise
+    /// raise a false `agent_lost` after every restart.
+    pub fn restore(&self, cmdb: &Cmdb, db: &Db) -> anyhow::Result<()> {
+        self.evaluator.restore_open(
+            self.incidents
+                .open_keys()
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with(AGENT_LOST)),
+        );
         let now = now_ms();
         for ci in cmdb.list()? {
-            if ci.class == "host" {
+            let has_agent = db.get(Cf::Meta, &keys::agent(&ci.id))?.is_some();
+            if !has_agent {
+                continue;
+            }
+            let filter = IncidentFilter {
+                ci_id: Some(ci.id.clone()),
+                ..Default::default()
+            };
+            let last_loss = self
+                .incidents
+                .list(&filter)?
+                .into_iter()
+                .find(|i| i.rule == AGENT_LOST);
+            let retired = last_loss.is_some_and(|i| {
+                !i.status.is_active() && i.resolved_by.as_deref().is_some_and(|by| by != "system")
+            });
+            if !retired {
                 self.nodata.expect(&ci.id, &ci.name, now);
             }
         }
@@ -103,6 +143,7 @@ impl Alerting {
 
     /// Called every second: no-data detection, SLA clocks, coalesced writes.
     pub fn tick(&self, now: i64) {
+        self.retry_failed();
         let events = self.nodata.tick(now);
         self.deliver(events, None);
         if let Err(e) = self.incidents.tick(now) {
@@ -115,7 +156,7 @@ impl Alerting {
             return;
         }
         let n = events.len() as u64;
-        match self.incidents.handle(events) {
+        match self.incidents.handle(events.clone()) {
             Ok(()) => {
                 self.metrics.rule_events.inc_by(n);
                 if let Some(t) = received {
@@ -126,8 +167,23 @@ impl Alerting {
             }
             Err(e) => {
                 self.metrics.reject("incident_write_failed");
-                tracing::error!(error = %e, events = n, "incident manager failed; events lost");
+                tracing::error!(error = %e, events = n, "incident manager failed; events kept for retry");
+                let mut retry = self.retry.lock();
+                retry.extend(events);
+                if retry.len() > MAX_RETRY_EVENTS {
+                    let dropped = retry.len() - MAX_RETRY_EVENTS;
+                    retry.drain(..dropped);
+                    tracing::error!(dropped, "retry queue full; oldest rule events dropped");
+                }
             }
+        }
+    }
+
+    fn retry_failed(&self) {
+        let events = std::mem::take(&mut *self.retry.lock());
+        if !events.is_empty() {
+            tracing::info!(events = events.len(), "retrying rule events");
+            self.deliver(events, None);
         }
     }
 }
@@ -135,7 +191,8 @@ impl Alerting {
 impl SampleObserver for Alerting {
     fn observe(&self, ci: &CiContext, samples: &[ObservedSample<'_>], received: Instant) {
         let mut events = Vec::new();
-        for s in samples {
+        let horizon = now_ms() + MAX_EVAL_FUTURE_MS;
+        for s in samples.iter().filter(|s| s.ts_ms <= horizon) {
             let info = SeriesInfo {
                 series_id: s.series,
                 labels: &s.def.labels,
@@ -150,5 +207,83 @@ impl SampleObserver for Alerting {
 
     fn seen(&self, ci: &CiContext, now_ms: i64) {
         self.nodata.seen(&ci.id, &ci.name, 0, now_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rocksdb::WriteBatch;
+
+    use super::*;
+    use crate::incidents::IncidentConfig;
+
+    const RULES: &str = "[defaults]\nenabled = false\n[no_data]\nmin_silence = \"1s\"\nintervals = 1\nstartup_grace = \"1s\"\n";
+
+    fn alerting(db: &Arc<Db>, cmdb: &Arc<Cmdb>) -> Alerting {
+        let manager =
+            IncidentManager::open(db.clone(), cmdb.clone(), IncidentConfig::default()).unwrap();
+        let rules = crate::rules::parse(RULES).unwrap();
+        let a = Alerting::new(rules, None, Arc::new(manager), Arc::new(Metrics::default()));
+        a.restore(cmdb, db).unwrap();
+        a
+    }
+
+    fn lost(a: &Alerting, ci: &str) -> Vec<crate::incidents::Incident> {
+        let filter = IncidentFilter {
+            ci_id: Some(ci.into()),
+            ..Default::default()
+        };
+        a.incidents()
+            .list(&filter)
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.rule == AGENT_LOST)
+            .collect()
+    }
+
+    #[test]
+    fn a_restart_expects_agents_back_but_not_hosts_without_one_or_retired_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        let cmdb = Arc::new(Cmdb::new(db.clone()));
+        cmdb.create("by-hand", "host", "no-agent-here", BTreeMap::new(), "ops")
+            .unwrap();
+        for id in ["agent-1", "agent-2"] {
+            cmdb.upsert(id, "host", id, BTreeMap::new(), &[], "agent")
+                .unwrap();
+            let mut b = WriteBatch::default();
+            b.put_cf(db.cf(Cf::Meta), keys::agent(id), 0u64.to_be_bytes());
+            db.write(b, true).unwrap();
+        }
+
+        // First run: both agents stay silent past the grace period.
+        let a = alerting(&db, &cmdb);
+        a.tick(now_ms() + 10_000);
+        assert_eq!(lost(&a, "agent-1").len(), 1);
+        assert_eq!(lost(&a, "agent-2").len(), 1);
+        assert!(
+            lost(&a, "by-hand").is_empty(),
+            "a host CI without an agent is never lost"
+        );
+        // agent-2 was decommissioned: a person closes its incident.
+        let id = lost(&a, "agent-2")[0].id;
+        a.incidents()
+            .close(id, "ops", Some("host decommissioned"))
+            .unwrap();
+        drop(a);
+
+        // After a restart: agent-1's incident is still open (not duplicated),
+        // agent-2 is not reported again, the hand-made host still never.
+        let a = alerting(&db, &cmdb);
+        a.tick(now_ms() + 20_000);
+        assert_eq!(lost(&a, "agent-1").len(), 1);
+        assert_eq!(
+            lost(&a, "agent-2").len(),
+            1,
+            "a retired agent must not be reported again"
+        );
+        assert!(lost(&a, "by-hand").is_empty());
     }
 }

@@ -174,13 +174,14 @@ async fn open_alerting(
         config.rules_file.clone(),
     );
     let parts = tokio::task::spawn_blocking(move || -> anyhow::Result<AlertingParts> {
+        let db_for_restore = db.clone();
         let maintenance = Arc::new(MaintenanceStore::open(db.clone())?);
         let problems = Arc::new(ProblemStore::open(db.clone(), problem_config)?);
         let manager = IncidentManager::open(db, cmdb.clone(), incident_config)?
             .with_suppressor(maintenance.clone())
             .with_problems(problems.clone());
         let alerting = Arc::new(Alerting::new(rules, rules_file, Arc::new(manager), metrics));
-        alerting.restore(&cmdb)?;
+        alerting.restore(&cmdb, &db_for_restore)?;
         Ok((alerting, maintenance, problems))
     })
     .await??;

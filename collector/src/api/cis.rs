@@ -26,7 +26,10 @@ pub async fn detail(
     match ci {
         Some(ci) => {
             let mut data = serde_json::to_value(ci).map_err(|e| Error::Task(e.to_string()))?;
-            data["open_incidents"] = json!(state.alerting.incidents().open_for_ci(&id));
+            let open =
+                tokio::task::spawn_blocking(move || state.alerting.incidents().open_for_ci(&id))
+                    .await?;
+            data["open_incidents"] = json!(open);
             Ok(Json(json!({ "data": data })))
         }
         None => Err(Error::NotFound(format!("no CI with id {id}"))),

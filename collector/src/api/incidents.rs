@@ -155,8 +155,9 @@ pub async fn act(
 }
 
 /// `GET /api/v1/maintenance`.
-pub async fn maintenance_list(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({ "data": state.maintenance.list() }))
+pub async fn maintenance_list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
+    let list = tokio::task::spawn_blocking(move || state.maintenance.list()).await?;
+    Ok(Json(json!({ "data": list })))
 }
 
 /// `POST /api/v1/maintenance`: `{ci_id | ci_class, starts_at, ends_at, reason, created_by}`.
@@ -179,8 +180,9 @@ pub async fn maintenance_delete(
 }
 
 /// `GET /api/v1/problems`.
-pub async fn problems(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({ "data": state.problems.list() }))
+pub async fn problems(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
+    let list = tokio::task::spawn_blocking(move || state.problems.list()).await?;
+    Ok(Json(json!({ "data": list })))
 }
 
 /// `GET /api/v1/rules`: the rules in force, built-in and from the file.

@@ -344,6 +344,9 @@ impl IncidentManager {
     /// Incidents matching `filter`, newest first.
     pub fn list(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, StorageError> {
         let limit = filter.limit.unwrap_or(usize::MAX);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let only_active = !filter.status.is_empty() && filter.status.iter().all(|s| s.is_active());
         if only_active {
             let st = self.state.lock();

@@ -141,13 +141,13 @@ impl Ingestor {
                 hello.agent_id
             )));
         }
-        let name = self
-            .cmdb
-            .get_ci(&hello.agent_id)?
-            .map_or_else(|| hello.agent_id.clone(), |ci| ci.name);
+        let (class, name) = self.cmdb.get_ci(&hello.agent_id)?.map_or_else(
+            || ("host".to_string(), hello.agent_id.clone()),
+            |ci| (ci.class, ci.name),
+        );
         let ci = CiContext {
             id: hello.agent_id.clone(),
-            class: "host".into(),
+            class,
             name,
         };
         if let Some(o) = &self.observer {
@@ -271,7 +271,8 @@ impl Ingestor {
         let extra = self.agents.seq_record(&session.agent_id, batch.seq);
         let outcome = self.storage.append(&samples, extra)?;
         *last_seq = batch.seq;
-        drop(last_seq);
+        // Evaluate while still holding the agent's lock, so two streams of one
+        // agent (during a reconnect) cannot have their batches evaluated out of order.
         if let Some(o) = &self.observer {
             let observed: Vec<ObservedSample<'_>> = batch
                 .series_ids
