@@ -10,9 +10,8 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use crate::cmdb::Cmdb;
-use crate::incidents::IncidentFilter;
-use crate::incidents::IncidentManager;
-use crate::incidents::model::Status;
+use crate::incidents::model::{SYSTEM, Status};
+use crate::incidents::{IncidentError, IncidentFilter, IncidentManager};
 use crate::ingest::{CiContext, ObservedSample, SampleObserver};
 use crate::metrics::Metrics;
 use crate::rules::{AGENT_LOST, Evaluator, NoData, RuleEvent, RuleSet, SeriesInfo};
@@ -74,7 +73,13 @@ impl Alerting {
     /// except hosts that never had an agent and agents whose last loss a
     /// person resolved or closed (decommissioned), which would otherwise
     /// raise a false `agent_lost` after every restart.
+    ///
+    /// Incidents still open for a rule that no longer exists or is disabled
+    /// are resolved (actor `system`), as a live reload would eventually do:
+    /// no series would ever claim their rule state, so they would stay open
+    /// forever.
     pub fn restore(&self, cmdb: &Cmdb, db: &Db) -> anyhow::Result<()> {
+        self.resolve_orphaned()?;
         self.evaluator.restore_open(
             self.incidents
                 .open_keys()
@@ -117,6 +122,35 @@ impl Alerting {
                 .get_ci(&inc.ci_id)?
                 .map_or_else(|| inc.ci_id.clone(), |c| c.name);
             self.nodata.restore_lost(&inc.ci_id, &name, inc.opened_at);
+        }
+        Ok(())
+    }
+
+    /// Resolves the open and acknowledged incidents whose rule (other than
+    /// `agent_lost`) is absent from or disabled in the rules in force.
+    fn resolve_orphaned(&self) -> anyhow::Result<()> {
+        let rules = self.evaluator.rules();
+        let filter = IncidentFilter {
+            status: vec![Status::Open, Status::Acknowledged],
+            ..Default::default()
+        };
+        for inc in self.incidents.list(&filter)? {
+            if inc.rule == AGENT_LOST {
+                continue;
+            }
+            let note = match rules.get(&inc.rule) {
+                None => format!("rule {} no longer exists", inc.rule),
+                Some(r) if !r.enabled => format!("rule {} is disabled", inc.rule),
+                Some(_) => continue,
+            };
+            match self.incidents.resolve(inc.id, SYSTEM, &note) {
+                Ok(_) => {
+                    tracing::info!(incident = inc.id, rule = %inc.rule, "{note}; incident resolved")
+                }
+                // Resolved meanwhile (e.g. with a parent): nothing to do.
+                Err(IncidentError::IllegalTransition { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     }
@@ -222,9 +256,13 @@ mod tests {
     const RULES: &str = "[defaults]\nenabled = false\n[no_data]\nmin_silence = \"1s\"\nintervals = 1\nstartup_grace = \"1s\"\n";
 
     fn alerting(db: &Arc<Db>, cmdb: &Arc<Cmdb>) -> Alerting {
+        alerting_with(db, cmdb, RULES)
+    }
+
+    fn alerting_with(db: &Arc<Db>, cmdb: &Arc<Cmdb>, rules: &str) -> Alerting {
         let manager =
             IncidentManager::open(db.clone(), cmdb.clone(), IncidentConfig::default()).unwrap();
-        let rules = crate::rules::parse(RULES).unwrap();
+        let rules = crate::rules::parse(rules).unwrap();
         let a = Alerting::new(rules, None, Arc::new(manager), Arc::new(Metrics::default()));
         a.restore(cmdb, db).unwrap();
         a
@@ -285,5 +323,88 @@ mod tests {
             "a retired agent must not be reported again"
         );
         assert!(lost(&a, "by-hand").is_empty());
+    }
+
+    fn firing(rule: &str, ci: &str) -> RuleEvent {
+        use crate::rules::event::{EventKind, Severity, dedup_key};
+        RuleEvent {
+            rule: rule.into(),
+            ci_id: ci.into(),
+            key: dedup_key(rule, ci, &[]),
+            object: Vec::new(),
+            at_ms: now_ms(),
+            kind: EventKind::Firing {
+                severity: Severity::Major,
+                value: 99.0,
+                threshold: 95.0,
+                title: format!("{rule} on {ci}"),
+                description: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_restart_resolves_incidents_of_removed_or_disabled_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        let cmdb = Arc::new(Cmdb::new(db.clone()));
+        let manager =
+            IncidentManager::open(db.clone(), cmdb.clone(), IncidentConfig::default()).unwrap();
+        manager
+            .handle(vec![
+                firing("filesystem_full", "h1"),
+                firing("cpu_high", "h1"),
+                firing("gone_rule", "h1"),
+                firing("gone_rule", "h2"),
+                firing(AGENT_LOST, "h3"),
+            ])
+            .unwrap();
+        // Acknowledged counts as open too.
+        manager.ack(4, "ops", None).unwrap();
+        drop(manager);
+
+        // The built-ins stay, cpu_high is switched off, gone_rule is gone.
+        let a = alerting_with(
+            &db,
+            &cmdb,
+            "[[rule]]\nname = \"cpu_high\"\nenabled = false\n",
+        );
+        let inc = |id| a.incidents().get(id).unwrap();
+        assert!(inc(1).incident.status.is_active(), "its rule is in force");
+        assert!(
+            inc(5).incident.status.is_active(),
+            "agent_lost is not a rule"
+        );
+        for (id, note) in [
+            (2, "rule cpu_high is disabled"),
+            (3, "rule gone_rule no longer exists"),
+            (4, "rule gone_rule no longer exists"),
+        ] {
+            let d = inc(id);
+            assert_eq!(d.incident.status, Status::Resolved, "incident {id}");
+            assert_eq!(d.incident.resolved_by.as_deref(), Some(SYSTEM));
+            let last = d.timeline.last().unwrap();
+            assert_eq!(last.actor, SYSTEM);
+            assert_eq!(last.data["note"], serde_json::json!(note));
+        }
+        // Only incidents of rules in force are seeded into the evaluator.
+        let keys: Vec<String> = a
+            .incidents()
+            .open_keys()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys.len(), 2);
+        let entries = inc(3).timeline.len();
+        drop(a);
+
+        // A second restart changes nothing.
+        let a = alerting_with(
+            &db,
+            &cmdb,
+            "[[rule]]\nname = \"cpu_high\"\nenabled = false\n",
+        );
+        assert!(a.incidents().get(1).unwrap().incident.status.is_active());
+        assert_eq!(a.incidents().get(3).unwrap().timeline.len(), entries);
     }
 }

@@ -239,7 +239,18 @@ impl IncidentManager {
         inc.resolved_by = None;
         inc.reopen_count += 1;
         apply_value(&mut inc, f, ev.at_ms);
-        sla_clock::on_reopen(&mut inc, &self.config, now);
+        // Ask the suppressor again: a window may have started or ended since.
+        let was_suppressed = inc.suppressed.clone();
+        if let Some(suppressed) = self.suppression(&inc, now) {
+            inc.suppressed = suppressed;
+        }
+        match (&was_suppressed, inc.suppressed.clone()) {
+            (_, Some(reason)) => {
+                sla_clock::stop(&mut inc, format!("suppressed: {reason}"), now);
+            }
+            (Some(_), None) => sla_clock::on_unsuppress(&mut inc, &self.config, now),
+            (None, None) => sla_clock::on_reopen(&mut inc, &self.config, now),
+        }
         let msg = format!(
             "fired again {} after it was resolved (value {}); reopened",
             humantime::format_duration(std::time::Duration::from_secs(
@@ -250,6 +261,20 @@ impl IncidentManager {
         let data =
             json!({"value": f.value, "severity": f.severity, "reopen_count": inc.reopen_count});
         txn.entry(&mut inc, sys(now, TimelineKind::Reopened, msg, data))?;
+        match (&was_suppressed, inc.suppressed.clone()) {
+            (was, Some(reason)) if was.as_ref() != Some(&reason) => {
+                let msg = format!("suppressed: {reason}; no notification, no SLA");
+                let data = json!({"reason": reason});
+                txn.entry(&mut inc, sys(now, TimelineKind::Suppressed, msg, data))?;
+            }
+            (Some(reason), None) => {
+                let msg = "reopened outside a maintenance window; incident is worked normally"
+                    .to_string();
+                let data = json!({"previous_reason": reason});
+                txn.entry(&mut inc, sys(now, TimelineKind::Unsuppressed, msg, data))?;
+            }
+            _ => {}
+        }
         if f.severity > inc.severity {
             self.raise(txn, &mut inc, f, now)?;
         }

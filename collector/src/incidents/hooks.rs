@@ -17,9 +17,11 @@ pub trait IncidentListener: Send + Sync {
     fn on_entry(&self, incident: &Incident, entry: &TimelineEntry);
 }
 
-/// Decides whether an incident about to open is suppressed (e.g. inside a
-/// maintenance window of its CI or CI class) and why. Called with the
-/// manager's lock held: it must not call back into the manager.
+/// Decides whether an incident is suppressed (e.g. inside a maintenance
+/// window of its CI or CI class) and why: asked when it opens, when it
+/// reopens, and on every `tick` while it is active and suppressed (`None`
+/// then lifts the suppression). Called with the manager's lock held: it must
+/// not call back into the manager, and should be cheap.
 pub trait Suppressor: Send + Sync {
     /// The reason to suppress, or `None`.
     fn suppress(&self, ci_id: &str, ci_class: Option<&str>, at_ms: i64) -> Option<String>;

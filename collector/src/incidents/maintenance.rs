@@ -1,7 +1,9 @@
 //! Maintenance windows: a CI (or every CI of a class) is under planned work
 //! from a start to an end, for a reason (e.g. an approved change). Incidents
-//! that open inside a window are recorded as suppressed: not notified and not
-//! counted against the SLA.
+//! that open (or reopen) inside a window are recorded as suppressed: not
+//! notified and not counted against the SLA. When the window ends (or is
+//! deleted) while such an incident is still open, the manager's next `tick`
+//! lifts the suppression and its SLA clock starts then.
 //!
 //! Windows are few, so all of them are kept in memory (loaded at open) and
 //! every change is written through to the `incidents` column family. Times

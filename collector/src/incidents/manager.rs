@@ -148,6 +148,16 @@ impl IncidentManager {
         (self.clock)()
     }
 
+    /// What the suppressor says about `inc` at `now` (its reason, or `None`
+    /// when no window covers it); `None` without a suppressor. The CI class
+    /// is the one recorded when the incident opened.
+    pub(super) fn suppression(&self, inc: &Incident, now: i64) -> Option<Option<String>> {
+        let class = inc.ci.as_ref().map(|c| c.class.as_str());
+        self.suppressor
+            .as_ref()
+            .map(|s| s.suppress(&inc.ci_id, class, now))
+    }
+
     /// After a failed write, memory may be ahead of the store: reload it.
     pub(super) fn recover(&self, st: &mut State) {
         match State::load(&self.store, &self.config, self.now()) {
@@ -241,8 +251,10 @@ impl IncidentManager {
         self.commit(st, txn, false)
     }
 
-    /// Every second: flushes value updates, escalates SLA breaches, detaches
-    /// children whose parent resolved, and ends stale conditions.
+    /// Every second: flushes value updates, lifts the suppression of active
+    /// incidents no maintenance window covers any more (their SLA clock starts
+    /// now, see [`sla_clock`]), escalates SLA breaches, detaches children
+    /// whose parent resolved, and ends stale conditions.
     pub fn tick(&self, now_ms: i64) -> Result<(), StorageError> {
         self.flush_at(now_ms)?;
         let now = now_ms;
@@ -254,6 +266,24 @@ impl IncidentManager {
             let Some(live) = st.live.get_mut(id) else {
                 continue;
             };
+            if live.inc.status.is_active()
+                && let Some(reason) = live.inc.suppressed.clone()
+                && self.suppression(&live.inc, now) == Some(None)
+            {
+                let inc = &mut live.inc;
+                inc.suppressed = None;
+                sla_clock::on_unsuppress(inc, &self.config, now);
+                let entry = TimelineEntry {
+                    at: now,
+                    actor: SYSTEM.into(),
+                    kind: TimelineKind::Unsuppressed,
+                    message: "maintenance window ended; incident is now worked normally".into(),
+                    data: json!({"previous_reason": reason}),
+                };
+                txn.entry(inc, entry)?;
+                txn.put(inc)?;
+                live.dirty = false;
+            }
             let breaches = sla_clock::breaches(&mut live.inc, now);
             for (stage, due) in &breaches {
                 let inc = &mut live.inc;

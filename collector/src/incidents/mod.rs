@@ -21,8 +21,10 @@
 //!   otherwise (closed, older, none) a new incident opens.
 //! - **Flapping** events set or clear `flapping` with a timeline entry.
 //! - **Topology**: see [`topology`]. **Maintenance**: a [`Suppressor`]
-//!   (e.g. [`maintenance::MaintenanceStore`]) marks incidents opened inside a
-//!   window `suppressed` (no SLA clock). **Problems**: with a
+//!   (e.g. [`maintenance::MaintenanceStore`]) marks incidents opened or
+//!   reopened inside a window `suppressed` (no SLA clock); an active
+//!   suppressed incident no window covers any more is unsuppressed on the
+//!   next `tick` (`unsuppressed` entry, SLA clock from then). **Problems**: with a
 //!   [`problems::ProblemStore`], every opening is recorded and the incident
 //!   linked to the problem it raises or joins (`problem_id`, `problem_linked`).
 //! - **SLA**: see [`sla_clock`]; a breached stage raises the tier (1 → 2 → 3)

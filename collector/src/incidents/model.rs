@@ -325,8 +325,11 @@ pub enum TimelineKind {
     Flapping,
     /// A notification was sent (recorded by the notifier).
     Notified,
-    /// Opened inside a maintenance window (or otherwise suppressed).
+    /// Opened or reopened inside a maintenance window (or otherwise suppressed).
     Suppressed,
+    /// No longer suppressed (its maintenance window ended, or it reopened
+    /// outside one): worked normally from now on, with an SLA clock.
+    Unsuppressed,
     /// Another incident was attached to this one as a child.
     ChildAttached,
     /// An attached child was detached again (its parent resolved).

@@ -40,6 +40,16 @@
 //! **Reopening** restarts skipped `respond`/`assign` stages, due from the
 //! reopening, and makes a met or skipped `resolve` pending again; it keeps
 //! its due time: resolution is measured from `started_at`.
+//!
+//! **Suppression lifted.** The manager asks the suppressor again when an
+//! incident reopens and, on every `tick`, for each active suppressed
+//! incident. Reopened inside a window, it is suppressed again and runs no
+//! clock (pending stages are skipped, the note names the window). Once no
+//! window covers it (the window ended, or it reopened outside one), it is
+//! unsuppressed and [`on_unsuppress`] runs the clock from that moment: an
+//! incident that never had a clock starts one (`started_at` = now); one
+//! whose clock ran before (it was suppressed again on a reopening) resumes
+//! it as a reopening does.
 
 use std::time::Duration;
 
@@ -216,6 +226,21 @@ pub fn on_reopen(inc: &mut Incident, config: &IncidentConfig, now: i64) {
         s.status = StageStatus::Pending;
         s.done_at = None;
     }
+}
+
+/// The suppression was lifted at `now` (call after clearing `suppressed`):
+/// see the module docs.
+pub fn on_unsuppress(inc: &mut Incident, config: &IncidentConfig, now: i64) {
+    if inc.sla.started_at.is_none() {
+        start(inc, config, now);
+        return;
+    }
+    if let Some(reason) = blocked(inc) {
+        inc.sla.note = Some(reason);
+        return;
+    }
+    inc.sla.note = None;
+    on_reopen(inc, config, now);
 }
 
 /// Marks pending stages whose due time has passed as breached; returns
