@@ -8,12 +8,19 @@
 //! batches. Each batch continues a round-robin walk over the agent's series,
 //! one tick (1 ms) per pass, so no sample is a duplicate.
 //!
+//! With `--rate` the agents share a fixed total rate, each sending a batch
+//! every `agents × batch-samples / rate` seconds (tokio intervals) instead of
+//! as fast as acknowledgements allow. With `--probe` one more agent,
+//! `loadgen-probe`, measures breach → incident persisted (see `probe.rs`).
+//!
 //! Phases: declaring (every agent's declaring batches acknowledged) →
 //! `--warmup` → `--duration` measured → drain. Only the measured period
 //! counts towards the rate and the latency histogram.
 
 #[path = "loadgen/agent.rs"]
 mod agent;
+#[path = "loadgen/probe.rs"]
+mod probe;
 #[path = "loadgen/spawn.rs"]
 mod spawn;
 
@@ -68,6 +75,22 @@ struct Args {
     /// Data dir for the spawned collector instead of a temporary one (kept afterwards).
     #[arg(long, requires = "spawn_collector")]
     collector_data_dir: Option<PathBuf>,
+    /// Total samples/s over all agents (not counting the probe), each agent
+    /// sending its batches at a fixed interval; default: as fast as acks allow.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Run the probe agent: a breach/clear sample every --probe-interval,
+    /// against a rule the load generator writes and the spawned collector
+    /// loads; reports send → ack (= incident persisted) latencies.
+    #[arg(long)]
+    probe: bool,
+    /// Time between two probe batches.
+    #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+    probe_interval: Duration,
+    /// URL of the collector's HTTP API, to check the probe's incident and read
+    /// /metrics (known with --spawn-collector).
+    #[arg(long)]
+    collector_http: Option<String>,
     /// How often progress is printed.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     progress: Duration,
@@ -78,6 +101,12 @@ fn main() -> anyhow::Result<()> {
     if args.agents == 0 || args.series_per_agent == 0 || args.batch_samples == 0 || args.window == 0
     {
         bail!("--agents, --series-per-agent, --batch-samples and --window must be at least 1");
+    }
+    if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        bail!("--rate must be a positive number of samples/s");
+    }
+    if args.probe_interval.is_zero() {
+        bail!("--probe-interval must be longer than 0");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -110,17 +139,44 @@ impl Snapshot {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    // With the probe, the spawned collector loads the probe's rule.
+    let probe_dir = match (&args.spawn_collector, args.probe) {
+        (Some(_), true) => Some(
+            tempfile::Builder::new()
+                .prefix("tocsin-loadgen-probe-")
+                .tempdir()
+                .context("temp dir")?,
+        ),
+        _ => None,
+    };
+    let collector_config = match &probe_dir {
+        Some(dir) => Some(probe::write_config(
+            dir.path(),
+            args.collector_config.as_deref(),
+        )?),
+        None => args.collector_config.clone(),
+    };
+    if args.probe && args.spawn_collector.is_none() {
+        eprintln!(
+            "probe: the collector must have loaded these rules (its rules_file):\n{}",
+            probe::RULES
+        );
+    }
     let spawned = match &args.spawn_collector {
         Some(bin) => Some(
             SpawnedCollector::start(
                 bin,
-                args.collector_config.as_deref(),
+                collector_config.as_deref(),
                 args.collector_data_dir.as_deref(),
             )
             .await?,
         ),
         None => None,
     };
+    let http_url = spawned
+        .as_ref()
+        .map(|s| s.http_url.clone())
+        .or_else(|| args.collector_http.clone());
     let url = spawned
         .as_ref()
         .map_or_else(|| args.collector.clone(), |s| s.url.clone());
@@ -141,15 +197,41 @@ async fn run(args: Args) -> anyhow::Result<()> {
         batch_samples: args.batch_samples,
         window: args.window,
         start_ms: now_ms - i64::try_from((args.duration + args.warmup).as_millis())?,
+        pace: args
+            .rate
+            .map(|r| Duration::from_secs_f64((args.agents * args.batch_samples) as f64 / r)),
     };
     eprintln!(
-        "loadgen: {} agents x {} series, {} samples/batch, window {} -> {url}",
-        args.agents, args.series_per_agent, args.batch_samples, args.window
+        "loadgen: {} agents x {} series, {} samples/batch, window {}, rate {}{} -> {url}",
+        args.agents,
+        args.series_per_agent,
+        args.batch_samples,
+        args.window,
+        args.rate.map_or_else(
+            || "unlimited".to_string(),
+            |r| format!(
+                "{} samples/s (a batch every {:?} per agent)",
+                thousands(r as u64),
+                cfg.pace.unwrap_or_default()
+            )
+        ),
+        if args.probe {
+            format!(", probe every {:?}", args.probe_interval)
+        } else {
+            String::new()
+        },
     );
     let started = Instant::now();
     let agents: Vec<_> = (0..args.agents)
         .map(|i| tokio::spawn(agent::run(i, endpoint.clone(), cfg.clone(), shared.clone())))
         .collect();
+    let prober = args.probe.then(|| {
+        tokio::spawn(probe::run(
+            endpoint.clone(),
+            args.probe_interval,
+            shared.clone(),
+        ))
+    });
 
     // Declaring: wait until every agent's series exist.
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -176,6 +258,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let declare_time = started.elapsed();
     if shared.failed_agents.load(Ordering::SeqCst) == args.agents {
         shared.stop.store(true, Ordering::SeqCst);
+        if let Some(p) = prober {
+            p.abort();
+        }
         report_agent_errors(agents).await;
         bail!("every agent failed");
     }
@@ -267,6 +352,24 @@ async fn run(args: Args) -> anyhow::Result<()> {
         shared.sent_bytes.load(Ordering::SeqCst) as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
+    if let Some(p) = prober {
+        match p.await {
+            Ok(Ok(report)) => {
+                if let Err(e) = probe::verify(&report, http_url.as_deref()).await {
+                    errors += 1;
+                    eprintln!("probe check failed: {e:#}");
+                }
+            }
+            Ok(Err(e)) => {
+                errors += 1;
+                eprintln!("probe failed: {e:#}");
+            }
+            Err(e) => {
+                errors += 1;
+                eprintln!("probe panicked: {e}");
+            }
+        }
+    }
     for (code, (count, message)) in shared
         .rejections
         .lock()
@@ -276,8 +379,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("rejected: code={code} batches={count} first message: {message}");
     }
     drop(spawned);
+    drop(probe_dir);
     if errors > 0 {
-        bail!("{errors} agents failed");
+        bail!("{errors} agents (or the probe) failed");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! One simulated agent: Register, open the stream, send batches within a
-//! window of unacknowledged ones, and count what comes back.
+//! window of unacknowledged ones (paced at a fixed interval with `--rate`),
+//! and count what comes back.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -14,11 +15,12 @@ use tocsin_proto::v1::agent_message::Msg;
 use tocsin_proto::v1::ingest_client::IngestClient;
 use tocsin_proto::v1::{AgentMessage, BatchResult, Hello, RegisterRequest, collector_message};
 use tokio::sync::mpsc;
+use tokio::time::{Interval, MissedTickBehavior};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
 
 /// How long an agent waits for one acknowledgement before giving up.
-const ACK_TIMEOUT: Duration = Duration::from_secs(120);
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(120);
 /// Rejection messages printed as they happen (the rest are only counted).
 const PRINTED_REJECTIONS: u64 = 5;
 
@@ -33,6 +35,9 @@ pub struct AgentConfig {
     pub window: usize,
     /// Timestamp of the first tick.
     pub start_ms: i64,
+    /// `--rate`: time between two batches of one agent (`None`: as fast as
+    /// acknowledgements allow).
+    pub pace: Option<Duration>,
 }
 
 /// Counters shared by all agents and the main task.
@@ -138,43 +143,51 @@ async fn drive(
     let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
     let mut in_flight: VecDeque<InFlight> = VecDeque::with_capacity(cfg.window);
     let mut last_declaring_seq = None;
+    // Paced agents start spread over one period so their batches interleave.
+    let mut pacer = cfg.pace.map(|period| {
+        let offset = period.mul_f64(index as f64 * 0.618_034 % 1.0);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+        // Batches not sent while the window was full go out as soon as there
+        // is room again: the average rate is the one asked for.
+        tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        tick
+    });
     loop {
-        if !shared.stop.load(Ordering::Relaxed) && in_flight.len() < cfg.window {
-            if generator.declaring() {
-                last_declaring_seq = Some(generator.next_seq());
-            }
-            let batch = generator.next_batch(cfg.batch_samples);
-            let (seq, samples) = (batch.seq, batch.series_ids.len() as u64);
-            let msg = AgentMessage {
-                msg: Some(Msg::Batch(batch)),
-            };
-            shared
-                .sent_bytes
-                .fetch_add(msg.encoded_len() as u64, Ordering::Relaxed);
-            in_flight.push_back(InFlight {
-                seq,
-                sent: Instant::now(),
-                samples,
-            });
-            tx.send(msg)
-                .await
-                .context("stream closed by the collector")?;
+        let stopping = shared.stop.load(Ordering::Relaxed);
+        let room = !stopping && in_flight.len() < cfg.window;
+        if room && pacer.is_none() {
+            send_next(
+                &mut generator,
+                cfg,
+                shared,
+                &tx,
+                &mut in_flight,
+                &mut last_declaring_seq,
+            )
+            .await?;
             continue;
         }
-        if in_flight.is_empty() {
+        if in_flight.is_empty() && stopping {
             break;
         }
-        let result = match tokio::time::timeout(ACK_TIMEOUT, inbound.message()).await {
-            Err(_) => bail!("no acknowledgement within {ACK_TIMEOUT:?}"),
-            Ok(Err(status)) => bail!("stream failed: {status}"),
-            Ok(Ok(None)) => bail!(
-                "collector closed the stream with {} batches unacknowledged",
-                in_flight.len()
-            ),
-            Ok(Ok(Some(m))) => match m.msg {
-                Some(collector_message::Msg::Result(r)) => r,
-                None => continue,
+        let deadline = in_flight.front().map(|f| f.sent + ACK_TIMEOUT);
+        let result = tokio::select! {
+            m = inbound.message(), if !in_flight.is_empty() => match m {
+                Err(status) => bail!("stream failed: {status}"),
+                Ok(None) => bail!(
+                    "collector closed the stream with {} batches unacknowledged",
+                    in_flight.len()
+                ),
+                Ok(Some(m)) => match m.msg {
+                    Some(collector_message::Msg::Result(r)) => r,
+                    None => continue,
+                },
             },
+            _ = tick(&mut pacer), if room => {
+                send_next(&mut generator, cfg, shared, &tx, &mut in_flight, &mut last_declaring_seq).await?;
+                continue;
+            }
+            () = sleep_until(deadline) => bail!("no acknowledgement within {ACK_TIMEOUT:?}"),
         };
         let Some(pos) = in_flight.iter().position(|f| f.seq == result.seq) else {
             bail!("acknowledgement for unknown batch {}", result.seq);
@@ -194,6 +207,52 @@ async fn drive(
     }
     drop(tx);
     Ok(hist)
+}
+
+/// Sends the generator's next batch and remembers it as in flight.
+async fn send_next(
+    generator: &mut BatchGen,
+    cfg: &AgentConfig,
+    shared: &Shared,
+    tx: &mpsc::Sender<AgentMessage>,
+    in_flight: &mut VecDeque<InFlight>,
+    last_declaring_seq: &mut Option<u64>,
+) -> anyhow::Result<()> {
+    if generator.declaring() {
+        *last_declaring_seq = Some(generator.next_seq());
+    }
+    let batch = generator.next_batch(cfg.batch_samples);
+    let (seq, samples) = (batch.seq, batch.series_ids.len() as u64);
+    let msg = AgentMessage {
+        msg: Some(Msg::Batch(batch)),
+    };
+    shared
+        .sent_bytes
+        .fetch_add(msg.encoded_len() as u64, Ordering::Relaxed);
+    in_flight.push_back(InFlight {
+        seq,
+        sent: Instant::now(),
+        samples,
+    });
+    tx.send(msg).await.context("stream closed by the collector")
+}
+
+/// The next tick of `pacer`; never, without one.
+async fn tick(pacer: &mut Option<Interval>) {
+    match pacer {
+        Some(p) => {
+            p.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until `deadline`; forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn account(shared: &Shared, agent_id: &str, result: &BatchResult, samples: u64) {

@@ -18,6 +18,8 @@ pub struct SpawnedCollector {
     pub pid: u32,
     /// URL of its gRPC server.
     pub url: String,
+    /// URL of its HTTP API (`/api/v1/...`, `/metrics`).
+    pub http_url: String,
     /// Where its stdout and stderr go.
     pub log: PathBuf,
     _dir: TempDir,
@@ -72,13 +74,15 @@ impl SpawnedCollector {
             child,
             pid,
             url: format!("http://127.0.0.1:{grpc}"),
+            http_url: format!("http://127.0.0.1:{http}"),
             log,
             _dir: dir,
         };
         me.wait_ready(Duration::from_secs(60)).await?;
         eprintln!(
-            "spawned collector pid={pid} grpc={} data_dir={} log={}",
+            "spawned collector pid={pid} grpc={} http={} data_dir={} log={}",
             me.url,
+            me.http_url,
             data.display(),
             me.log.display()
         );
