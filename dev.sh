@@ -31,8 +31,9 @@ need_packages() {
 
 # g++ builds RocksDB, libclang-dev lets bindgen generate its bindings.
 build_packages=(g++ libclang-dev pkg-config)
-# promtool (package prometheus) is Prometheus' own client, used by the e2e tests.
-test_packages=(prometheus procps)
+# promtool (package prometheus) is Prometheus' own client; net-snmp's snmpd and
+# snmp tools are the real devices of the SNMP tests.
+test_packages=(prometheus procps snmpd snmp)
 
 build() {
     need_packages "${build_packages[@]}"
