@@ -38,7 +38,8 @@ pub const CI_CLASSES: &[&str] = &[
 /// Accepted values of the `criticality` attribute (default medium).
 pub const CRITICALITIES: &[&str] = &["low", "medium", "high", "critical"];
 
-fn check_id(what: &str, id: &str) -> Result<(), Error> {
+/// Checks a CI id (also used for agent ids): 1-128 characters of `[A-Za-z0-9._:-]`.
+pub fn check_id(what: &str, id: &str) -> Result<(), Error> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && id

@@ -9,7 +9,7 @@ mod edit;
 mod inventory;
 mod record;
 
-pub use edit::{CI_CLASSES, CRITICALITIES, RELATION_KINDS};
+pub use edit::{CI_CLASSES, CRITICALITIES, RELATION_KINDS, check_id};
 pub use inventory::{AGENT_ATTRIBUTES, inventory_attributes};
 pub use record::{Change, Ci, CiDetail, Relation};
 

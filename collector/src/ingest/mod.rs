@@ -46,19 +46,9 @@ pub struct Ingestor {
     observer: Option<Arc<dyn SampleObserver>>,
 }
 
+/// Agent ids become CI ids, so they follow the CMDB's id rules.
 fn validate_agent_id(id: &str) -> Result<(), Error> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest(format!(
-            "invalid agent_id {id:?}: must be 1-128 characters of [A-Za-z0-9._:-]"
-        )))
-    }
+    crate::cmdb::check_id("agent_id", id)
 }
 
 /// A cheap fingerprint of a series declaration, to spot conflicting redeclarations.
