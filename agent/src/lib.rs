@@ -14,6 +14,7 @@ pub mod ffi;
 pub mod inventory;
 pub mod queue;
 pub mod series;
+pub mod snmp;
 pub mod state;
 pub mod stats;
 pub mod transport;

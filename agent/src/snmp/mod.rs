@@ -1,0 +1,17 @@
+//! SNMP polling of devices that cannot run an agent (switches, routers,
+//! firewalls, storage, UPSes): one [`SnmpTarget`] in, one [`DevicePoll`] out.
+//!
+//! [`config`] holds the target's settings, [`session`] opens a v2c or v3 USM
+//! session, [`walk`] reads subtrees with bounded GETBULK walks, [`mibs`]
+//! decodes the standard MIBs, and [`poll`](poll()) runs one full poll.
+
+pub mod config;
+pub mod mibs;
+pub mod poll;
+pub mod session;
+pub mod walk;
+
+pub use config::{DeviceClass, Secret, SnmpTarget, SnmpVersion};
+pub use poll::{DevicePoll, LldpNeighbour, PolledSample, poll};
+pub use session::SnmpError;
+pub use walk::SubtreeError;

@@ -1,0 +1,201 @@
+//! An open SNMP session (v2c or v3 USM) to one target, and the translation of
+//! the library's errors into short, actionable messages.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_snmp::{Auth, Client, EngineCache, ErrorKind, Oid, Retry, UdpHandle, UsmConfig, VarBind};
+
+use super::config::{AuthProtocol, PrivProtocol, SnmpTarget, SnmpVersion};
+
+/// Why a request to a device failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnmpError {
+    /// Nothing answered within timeout × (retries + 1).
+    #[error("{0}")]
+    NoResponse(String),
+    /// The device rejected the v3 credentials.
+    #[error("authentication failed: {0}")]
+    AuthFailed(String),
+    /// The target's settings cannot be used.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Any other failure (network, decoding, protocol error).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl SnmpError {
+    /// Whether the device gave no sign of life (as opposed to answering with an error).
+    pub fn is_unreachable(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
+
+    /// Translates a library error for a target of `version`.
+    pub fn from_lib(err: &async_snmp::Error, version: SnmpVersion) -> Self {
+        match err.kind() {
+            ErrorKind::Timeout | ErrorKind::ConstructionTimeout => {
+                Self::NoResponse(match version {
+                    SnmpVersion::V2c => "no response (wrong community, or device down?)".to_owned(),
+                    SnmpVersion::V3 => "no response (device down or SNMP blocked?)".to_owned(),
+                })
+            }
+            ErrorKind::Auth => Self::AuthFailed("wrong user or auth password".to_owned()),
+            ErrorKind::Report => Self::AuthFailed(report_reason(&err.to_string())),
+            ErrorKind::Privacy => Self::AuthFailed(format!("privacy: {err}")),
+            ErrorKind::Config => Self::Config(err.to_string()),
+            _ => Self::Other(err.to_string()),
+        }
+    }
+}
+
+/// A readable reason from a v3 Report's message (which names the usmStats counter).
+fn report_reason(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let reason = if lower.contains("wrongdigest") || lower.contains("wrong digest") {
+        "wrong auth password or protocol"
+    } else if lower.contains("unknownuser") || lower.contains("unknown user") {
+        "unknown user"
+    } else if lower.contains("decryption") {
+        "wrong privacy password or protocol"
+    } else if lower.contains("unsupportedseclevel") || lower.contains("security level") {
+        "security level not supported for this user"
+    } else {
+        return message.to_owned();
+    };
+    format!("{reason} ({message})")
+}
+
+/// An open session to one target.
+pub struct Session {
+    client: Client<UdpHandle>,
+    version: SnmpVersion,
+    /// v3 only: engine discovery results, to tell rejected credentials from silence.
+    engines: Arc<EngineCache>,
+}
+
+impl Session {
+    /// Opens a UDP session to `target` (no packet is sent yet).
+    pub async fn open(target: &SnmpTarget) -> Result<Self, SnmpError> {
+        let auth = auth(target)?;
+        let retry = Retry::fixed(target.retries, Duration::ZERO)
+            .map_err(|e| SnmpError::Config(format!("retries: {e}")))?;
+        let engines = Arc::new(EngineCache::new());
+        let client = Client::builder((target.address.as_str(), target.port), auth)
+            .engine_cache(Arc::clone(&engines))
+            .request_timeout(target.timeout)
+            .construction_timeout(target.timeout)
+            .retry(retry)
+            .connect()
+            .await
+            .map_err(|e| SnmpError::from_lib(&e, target.version))?;
+        Ok(Self {
+            client,
+            version: target.version,
+            engines,
+        })
+    }
+
+    /// The device's resolved address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.client.peer_addr()
+    }
+
+    /// The SNMP version in use.
+    pub fn version(&self) -> SnmpVersion {
+        self.version
+    }
+
+    /// The underlying client, for walks.
+    pub fn client(&self) -> &Client<UdpHandle> {
+        &self.client
+    }
+
+    /// GETs `oids` in one exchange (split by the library if needed).
+    pub async fn get(&self, oids: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
+        self.client
+            .get_many(oids)
+            .await
+            .map(|r| r.varbinds)
+            .map_err(|e| self.error(&e))
+    }
+
+    /// Translates a library error from this session.
+    ///
+    /// A v3 agent answers a wrong password with an *unauthenticated* Report,
+    /// which the library rightly refuses to trust, so the request times out.
+    /// If the same agent answered engine discovery, that silence means it
+    /// rejected the credentials.
+    pub fn error(&self, err: &async_snmp::Error) -> SnmpError {
+        let e = SnmpError::from_lib(err, self.version);
+        if matches!(e, SnmpError::NoResponse(_))
+            && self.version == SnmpVersion::V3
+            && self.engines.get(&self.peer_addr()).is_some()
+        {
+            return SnmpError::AuthFailed(
+                "the device answers engine discovery but ignores our requests \
+                 (wrong user, auth or privacy password, or protocol?)"
+                    .to_owned(),
+            );
+        }
+        e
+    }
+}
+
+fn auth(target: &SnmpTarget) -> Result<Auth, SnmpError> {
+    match target.version {
+        SnmpVersion::V2c => {
+            let community = target
+                .community
+                .as_ref()
+                .ok_or_else(|| SnmpError::Config("community: required".to_owned()))?;
+            Ok(Auth::v2c(community.expose().as_bytes().to_vec()))
+        }
+        SnmpVersion::V3 => {
+            let user = target.user.clone().unwrap_or_default();
+            let (Some(ap), Some(apw)) = (target.auth_protocol, target.auth_password.as_ref())
+            else {
+                return Err(SnmpError::Config(
+                    "auth_protocol and auth_password: required".to_owned(),
+                ));
+            };
+            let ap = match ap {
+                AuthProtocol::Sha => async_snmp::AuthProtocol::Sha1,
+                AuthProtocol::Sha256 => async_snmp::AuthProtocol::Sha256,
+            };
+            let usm = UsmConfig::new(user.into_bytes());
+            let usm = match (target.priv_protocol, target.priv_password.as_ref()) {
+                (Some(pp), Some(ppw)) => {
+                    let pp = match pp {
+                        PrivProtocol::Aes => async_snmp::PrivProtocol::Aes128,
+                        PrivProtocol::Aes256 => async_snmp::PrivProtocol::Aes256Blumenthal,
+                    };
+                    usm.auth_priv(ap, apw.expose(), pp, ppw.expose())
+                }
+                _ => usm.auth(ap, apw.expose()),
+            }
+            .map_err(|e| SnmpError::Config(e.to_string()))?;
+            Ok(usm.into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_reasons_are_readable() {
+        assert!(report_reason("Report: usmStatsWrongDigests").starts_with("wrong auth password"));
+        assert!(report_reason("usmStatsUnknownUserNames").starts_with("unknown user"));
+        assert_eq!(report_reason("something else"), "something else");
+    }
+
+    #[test]
+    fn unreachable_classification() {
+        assert!(SnmpError::NoResponse("x".into()).is_unreachable());
+        assert!(SnmpError::AuthFailed("x".into()).is_unreachable());
+        assert!(!SnmpError::Other("x".into()).is_unreachable());
+    }
+}
