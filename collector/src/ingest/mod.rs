@@ -170,7 +170,14 @@ impl Ingestor {
         received: std::time::Instant,
     ) -> BatchResult {
         let seq = batch.seq;
-        match self.try_ingest(session, batch, received) {
+        let result = self.try_ingest(session, batch, received);
+        // Any batch proves the agent is alive, even a duplicate, a rejected one
+        // or one the store failed to write: no-data detection is about the
+        // agent, not about our own storage.
+        if let Some(o) = &self.observer {
+            o.seen(&session.ci, now_ms());
+        }
+        match result {
             Ok(Ingested::Stored(n)) => {
                 self.metrics.batches_accepted.inc();
                 self.metrics.samples_ingested.inc_by(u64::from(n.stored));
@@ -276,7 +283,6 @@ impl Ingestor {
                 })
                 .collect();
             o.observe(&session.ci, &observed, received);
-            o.seen(&session.ci, now_ms());
         }
         Ok(Ingested::Stored(outcome))
     }

@@ -170,3 +170,56 @@ fn streams_need_a_registered_valid_agent() {
     };
     assert!(matches!(ing.register(bad), Err(Error::InvalidRequest(_))));
 }
+
+/// Records what the observer hook is told.
+#[derive(Default)]
+struct Recorder {
+    seen: std::sync::atomic::AtomicUsize,
+    observed: std::sync::atomic::AtomicUsize,
+}
+
+impl SampleObserver for Recorder {
+    fn observe(&self, _: &CiContext, samples: &[ObservedSample<'_>], _: std::time::Instant) {
+        self.observed
+            .fetch_add(samples.len(), std::sync::atomic::Ordering::SeqCst);
+    }
+    fn seen(&self, _: &CiContext, _: i64) {
+        self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn every_batch_proves_the_agent_alive_but_only_stored_samples_are_evaluated() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempfile::tempdir().unwrap();
+    let (ing, _, _) = setup(dir.path());
+    let rec = Arc::new(Recorder::default());
+    let ing = ing.with_observer(rec.clone());
+    register(&ing, "a3");
+    let mut s = ing
+        .open_session(&Hello {
+            agent_id: "a3".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        rec.seen.load(SeqCst),
+        1,
+        "connecting counts as a sign of life"
+    );
+    let t = now_ms();
+    let ok = batch(1, vec![def(1, "h")], &[(1, t, 1.0), (1, t + 1, 2.0)]);
+    assert_eq!(ing.ingest(&mut s, ok.clone()).code, 0);
+    assert_eq!(ing.ingest(&mut s, ok).code, 0, "duplicate");
+    assert_ne!(
+        ing.ingest(&mut s, batch(2, vec![], &[(1, t + 2, f64::NAN)]))
+            .code,
+        0,
+        "rejected"
+    );
+    assert_eq!(rec.seen.load(SeqCst), 4);
+    assert_eq!(
+        rec.observed.load(SeqCst),
+        2,
+        "duplicates and rejected batches are not evaluated"
+    );
+}
