@@ -51,11 +51,10 @@ use criterion::{
 };
 use tempfile::TempDir;
 use tocsin_benches::workload::{BatchGen, inventory, series_defs};
-use tocsin_collector::alerting::Alerting;
+use tocsin_collector::alerting::AlertingParts;
 use tocsin_collector::cmdb::Cmdb;
 use tocsin_collector::config::LimitsConfig;
-use tocsin_collector::incidents::maintenance::MaintenanceStore;
-use tocsin_collector::incidents::problems::{ProblemConfig, ProblemStore};
+use tocsin_collector::incidents::problems::ProblemConfig;
 use tocsin_collector::incidents::{IncidentConfig, IncidentFilter, IncidentManager, Status};
 use tocsin_collector::ingest::{Ingestor, StreamSession};
 use tocsin_collector::metrics::Metrics;
@@ -125,26 +124,23 @@ impl Rig {
         let mut ingestor = Ingestor::new(storage.clone(), cmdb.clone(), limits, metrics.clone());
         let mut incidents = None;
         if alerting {
-            // As `server::open_alerting` builds it.
-            let db = storage.db().clone();
-            let maintenance = Arc::new(MaintenanceStore::open(db.clone()).expect("maintenance"));
             let problem_config = ProblemConfig {
                 enabled: problems,
                 ..ProblemConfig::default()
             };
-            let problems =
-                Arc::new(ProblemStore::open(db.clone(), problem_config).expect("problems"));
-            let manager = Arc::new(
-                IncidentManager::open(db, cmdb.clone(), IncidentConfig::default())
-                    .expect("incidents")
-                    .with_suppressor(maintenance)
-                    .with_problems(problems),
-            );
             let rules = tocsin_collector::rules::parse(RULES).expect("bench rules");
-            let alerting = Arc::new(Alerting::new(rules, None, manager.clone(), metrics));
-            // (`Alerting::restore` is left out: the store is empty.)
-            ingestor = ingestor.with_observer(alerting);
-            incidents = Some(manager);
+            let parts = AlertingParts::open(
+                storage.db(),
+                &cmdb,
+                metrics,
+                rules,
+                None,
+                IncidentConfig::default(),
+                problem_config,
+            )
+            .expect("alerting");
+            incidents = Some(parts.alerting.incidents().clone());
+            ingestor = ingestor.with_observer(parts.alerting);
         }
         let (session, seq) = connect(&ingestor, AGENT);
         Self {

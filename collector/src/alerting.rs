@@ -10,7 +10,10 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use crate::cmdb::Cmdb;
+use crate::incidents::IncidentConfig;
+use crate::incidents::maintenance::MaintenanceStore;
 use crate::incidents::model::{SYSTEM, Status};
+use crate::incidents::problems::{ProblemConfig, ProblemStore};
 use crate::incidents::{IncidentError, IncidentFilter, IncidentManager};
 use crate::ingest::{CiContext, ObservedSample, SampleObserver};
 use crate::metrics::Metrics;
@@ -219,6 +222,44 @@ impl Alerting {
             tracing::info!(events = events.len(), "retrying rule events");
             self.deliver(events, None);
         }
+    }
+}
+
+/// Alerting with the stores it works with: what the server (and the benches)
+/// build at startup.
+pub struct AlertingParts {
+    /// Rules and incidents.
+    pub alerting: Arc<Alerting>,
+    /// Maintenance windows (the incident manager's suppressor).
+    pub maintenance: Arc<MaintenanceStore>,
+    /// Problem records.
+    pub problems: Arc<ProblemStore>,
+}
+
+impl AlertingParts {
+    /// Opens the incident, maintenance and problem stores on `db`, wires them
+    /// to `rules`, and restores their state after a restart. Blocking.
+    pub fn open(
+        db: &Arc<Db>,
+        cmdb: &Arc<Cmdb>,
+        metrics: Arc<Metrics>,
+        rules: RuleSet,
+        rules_file: Option<PathBuf>,
+        incidents: IncidentConfig,
+        problems: ProblemConfig,
+    ) -> anyhow::Result<Self> {
+        let maintenance = Arc::new(MaintenanceStore::open(db.clone())?);
+        let problems = Arc::new(ProblemStore::open(db.clone(), problems)?);
+        let manager = IncidentManager::open(db.clone(), cmdb.clone(), incidents)?
+            .with_suppressor(maintenance.clone())
+            .with_problems(problems.clone());
+        let alerting = Arc::new(Alerting::new(rules, rules_file, Arc::new(manager), metrics));
+        alerting.restore(cmdb, db)?;
+        Ok(Self {
+            alerting,
+            maintenance,
+            problems,
+        })
     }
 }
 

@@ -8,13 +8,10 @@ use tocsin_proto::v1::ingest_server::IngestServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::alerting::Alerting;
+use crate::alerting::{Alerting, AlertingParts};
 use crate::api::{self, AppState};
 use crate::cmdb::Cmdb;
 use crate::config::{CollectorConfig, StorageConfig};
-use crate::incidents::IncidentManager;
-use crate::incidents::maintenance::MaintenanceStore;
-use crate::incidents::problems::ProblemStore;
 use crate::ingest::{IngestService, Ingestor};
 use crate::metrics::Metrics;
 use crate::storage::{Storage, StorageOptions};
@@ -56,9 +53,13 @@ pub async fn run(
             config.limits.limits(),
             metrics.clone(),
         )
-        .with_observer(alerting.0.clone()),
+        .with_observer(alerting.alerting.clone()),
     );
-    let (alerting, maintenance, problems) = alerting;
+    let AlertingParts {
+        alerting,
+        maintenance,
+        problems,
+    } = alerting;
 
     let grpc_listener = TcpListener::bind(config.grpc_addr)
         .await
@@ -156,8 +157,6 @@ async fn checkpoint_loop(
     }
 }
 
-type AlertingParts = (Arc<Alerting>, Arc<MaintenanceStore>, Arc<ProblemStore>);
-
 /// Rules, incidents, maintenance windows and problem records, restored from the store.
 async fn open_alerting(
     config: &CollectorConfig,
@@ -167,25 +166,24 @@ async fn open_alerting(
 ) -> anyhow::Result<AlertingParts> {
     let rules = Alerting::load_rules(config.rules_file.as_deref())
         .map_err(|p| anyhow::anyhow!("invalid rules file:\n  {}", p.join("\n  ")))?;
-    let (db, cmdb, metrics) = (storage.db().clone(), cmdb.clone(), metrics.clone());
-    let (incident_config, problem_config, rules_file) = (
-        config.incidents.clone(),
-        config.problems.clone(),
-        config.rules_file.clone(),
+    let (db, cmdb, metrics, config) = (
+        storage.db().clone(),
+        cmdb.clone(),
+        metrics.clone(),
+        config.clone(),
     );
-    let parts = tokio::task::spawn_blocking(move || -> anyhow::Result<AlertingParts> {
-        let db_for_restore = db.clone();
-        let maintenance = Arc::new(MaintenanceStore::open(db.clone())?);
-        let problems = Arc::new(ProblemStore::open(db.clone(), problem_config)?);
-        let manager = IncidentManager::open(db, cmdb.clone(), incident_config)?
-            .with_suppressor(maintenance.clone())
-            .with_problems(problems.clone());
-        let alerting = Arc::new(Alerting::new(rules, rules_file, Arc::new(manager), metrics));
-        alerting.restore(&cmdb, &db_for_restore)?;
-        Ok((alerting, maintenance, problems))
+    tokio::task::spawn_blocking(move || {
+        AlertingParts::open(
+            &db,
+            &cmdb,
+            metrics,
+            rules,
+            config.rules_file,
+            config.incidents,
+            config.problems,
+        )
     })
-    .await??;
-    Ok(parts)
+    .await?
 }
 
 /// Every second: no-data detection, SLA clocks, coalesced incident writes;

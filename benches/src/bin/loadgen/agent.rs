@@ -127,18 +127,7 @@ async fn drive(
     let defs = series_defs(&[hostname.to_string()], cfg.series);
     let mut generator = BatchGen::new(defs, registered.last_acked_seq + 1, cfg.start_ms, 1);
 
-    let (tx, rx) = mpsc::channel(cfg.window + 1);
-    tx.send(AgentMessage {
-        msg: Some(Msg::Hello(Hello {
-            agent_id: agent_id.to_string(),
-        })),
-    })
-    .await?;
-    let mut inbound = client
-        .stream(ReceiverStream::new(rx))
-        .await
-        .context("open Stream")?
-        .into_inner();
+    let (tx, mut inbound) = open_stream(&mut client, agent_id, cfg.window + 1).await?;
 
     let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
     let mut in_flight: VecDeque<InFlight> = VecDeque::with_capacity(cfg.window);
@@ -210,6 +199,30 @@ async fn drive(
 }
 
 /// Sends the generator's next batch and remembers it as in flight.
+/// Opens the agent's Stream (Hello first) with room for `capacity` queued messages.
+pub async fn open_stream(
+    client: &mut IngestClient<tonic::transport::Channel>,
+    agent_id: &str,
+    capacity: usize,
+) -> anyhow::Result<(
+    mpsc::Sender<AgentMessage>,
+    tonic::Streaming<tocsin_proto::v1::CollectorMessage>,
+)> {
+    let (tx, rx) = mpsc::channel(capacity);
+    tx.send(AgentMessage {
+        msg: Some(Msg::Hello(Hello {
+            agent_id: agent_id.to_string(),
+        })),
+    })
+    .await?;
+    let inbound = client
+        .stream(ReceiverStream::new(rx))
+        .await
+        .context("open Stream")?
+        .into_inner();
+    Ok((tx, inbound))
+}
+
 async fn send_next(
     generator: &mut BatchGen,
     cfg: &AgentConfig,

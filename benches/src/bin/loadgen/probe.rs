@@ -28,13 +28,10 @@ use tocsin_collector::cli::client::Client;
 use tocsin_proto::v1::agent_message::Msg;
 use tocsin_proto::v1::ingest_client::IngestClient;
 use tocsin_proto::v1::{
-    AgentMessage, Hello, Label, MetricKind, RegisterRequest, SampleBatch, SeriesDef,
-    collector_message,
+    AgentMessage, Label, MetricKind, RegisterRequest, SampleBatch, SeriesDef, collector_message,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
 
 use crate::agent::{ACK_TIMEOUT, Shared};
@@ -159,18 +156,7 @@ async fn drive(
         .await
         .context("Register")?
         .into_inner();
-    let (tx, rx) = mpsc::channel(2);
-    tx.send(AgentMessage {
-        msg: Some(Msg::Hello(Hello {
-            agent_id: AGENT.into(),
-        })),
-    })
-    .await?;
-    let mut inbound = client
-        .stream(ReceiverStream::new(rx))
-        .await
-        .context("open Stream")?
-        .into_inner();
+    let (tx, mut inbound) = super::agent::open_stream(&mut client, AGENT, 2).await?;
 
     let mut report = ProbeReport {
         breach: Histogram::new_with_bounds(1, 600_000_000, 3)?,
