@@ -32,8 +32,9 @@ need_packages() {
 # g++ builds RocksDB, libclang-dev lets bindgen generate its bindings.
 build_packages=(g++ libclang-dev pkg-config)
 # promtool (package prometheus) is Prometheus' own client; net-snmp's snmpd and
-# snmp tools are the real devices of the SNMP tests.
-test_packages=(prometheus procps snmpd snmp)
+# snmp tools are the real devices of the SNMP tests (snmptrap sends their
+# traps); iproute2's `ip netns` cuts a device off the network.
+test_packages=(prometheus procps snmpd snmp iproute2)
 
 build() {
     need_packages "${build_packages[@]}"

@@ -9,6 +9,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::series::RESERVED_LABELS;
+use crate::snmp::SnmpTarget;
+use crate::snmp::trap::TrapConfig;
 
 /// Collector URL used when neither the file nor the command line names one.
 pub const DEFAULT_COLLECTOR: &str = "http://127.0.0.1:7070";
@@ -47,6 +49,12 @@ pub struct FileConfig {
     /// Logging.
     #[serde(default)]
     pub log: LogFile,
+    /// Devices polled by SNMP (`[[snmp]]` entries), each reported as its own CI.
+    #[serde(default)]
+    pub snmp: Vec<SnmpTarget>,
+    /// The SNMP trap receiver (`[traps]`); absent = no receiver.
+    #[serde(default)]
+    pub traps: Option<TrapConfig>,
 }
 
 /// The `[queue]` table.
@@ -102,6 +110,10 @@ pub struct Config {
     pub queue: QueueConfig,
     /// Log level or filter directive.
     pub log_level: String,
+    /// Devices polled by SNMP.
+    pub snmp: Vec<SnmpTarget>,
+    /// The SNMP trap receiver, if configured.
+    pub traps: Option<TrapConfig>,
 }
 
 impl Config {
@@ -145,6 +157,8 @@ impl Config {
                     .unwrap_or(DEFAULT_MAX_BATCH_SAMPLES),
             },
             log_level: file.log.level.unwrap_or_else(|| "info".to_string()),
+            snmp: file.snmp,
+            traps: file.traps,
         }
     }
 
@@ -190,7 +204,39 @@ impl Config {
         if let Err(why) = check_log_level(&self.log_level) {
             p.push(format!("log.level: {why}"));
         }
+        snmp_problems(&self.snmp, &mut p);
+        if let Some(traps) = &self.traps {
+            p.extend(traps.validate().into_iter().map(|x| format!("traps.{x}")));
+        }
         p
+    }
+}
+
+/// Problems of the `[[snmp]]` entries, each prefixed `snmp[i].`: those of each
+/// target, plus device ids and `address:port` pairs used twice.
+fn snmp_problems(targets: &[SnmpTarget], p: &mut Vec<String>) {
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    let mut endpoints: BTreeMap<(String, u16), usize> = BTreeMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        p.extend(t.validate().into_iter().map(|x| format!("snmp[{i}].{x}")));
+        let id = t.device_id();
+        if let Some(first) = ids.get(&id) {
+            p.push(format!(
+                "snmp[{i}].id: device id {id:?} is already used by snmp[{first}]; set a distinct `id`"
+            ));
+        } else {
+            ids.insert(id, i);
+        }
+        let endpoint = (t.address.trim().to_ascii_lowercase(), t.port);
+        if let Some(first) = endpoints.get(&endpoint) {
+            p.push(format!(
+                "snmp[{i}].address: {}:{} is already polled by snmp[{first}]",
+                t.address.trim(),
+                t.port
+            ));
+        } else {
+            endpoints.insert(endpoint, i);
+        }
     }
 }
 
@@ -294,6 +340,62 @@ mod tests {
             }
         );
         assert_eq!(c.log_level, "info");
+        assert!(c.snmp.is_empty());
+    }
+
+    const V2C: &str = "[[snmp]]\naddress = \"10.0.0.1\"\nversion = \"v2c\"\ncommunity = \"public\"\nclass = \"switch\"\n";
+
+    #[test]
+    fn snmp_targets_are_read_with_defaults() {
+        let c = from_text(&format!(
+            "{V2C}[[snmp]]\nid = \"core-rtr\"\nname = \"Core router\"\naddress = \"2001:db8::1\"\n\
+             version = \"v3\"\nuser = \"ops\"\nauth_protocol = \"sha256\"\nauth_password = \"authpass1\"\n\
+             class = \"router\"\nicmp = false\n"
+        ))
+        .unwrap();
+        assert_eq!(c.snmp.len(), 2);
+        let (a, b) = (&c.snmp[0], &c.snmp[1]);
+        assert_eq!(
+            (a.device_id(), a.icmp, a.icmp_probes),
+            ("10.0.0.1".into(), true, 3)
+        );
+        assert_eq!(a.interval, Duration::from_secs(60));
+        assert_eq!(b.device_id(), "core-rtr");
+        assert_eq!(b.display_name(), "Core router");
+        assert!(!b.icmp);
+    }
+
+    #[test]
+    fn snmp_problems_name_the_entry_and_duplicates() {
+        let p = problems(&format!(
+            "{V2C}{V2C}[[snmp]]\nid = \"bad/id\"\naddress = \"\"\nversion = \"v2c\"\nclass = \"ups\"\n\
+             [[snmp]]\nname = \"10.0.0.1\"\naddress = \"10.0.0.2\"\nversion = \"v2c\"\ncommunity = \"c\"\nclass = \"ups\"\n"
+        ));
+        let joined = p.join("\n");
+        for want in [
+            "snmp[1].id: device id \"10.0.0.1\" is already used by snmp[0]",
+            "snmp[1].address: 10.0.0.1:161 is already polled by snmp[0]",
+            "snmp[2].id: \"bad/id\" is not a valid device id",
+            "snmp[2].address: must not be empty",
+            "snmp[2].community: required",
+            "snmp[3].id: device id \"10.0.0.1\" is already used by snmp[0]",
+        ] {
+            assert!(
+                p.iter().any(|l| l.starts_with(want)),
+                "{want} missing in:\n{joined}"
+            );
+        }
+        assert_eq!(p.len(), 6, "{joined}");
+        // The same address on another port is another device (once the ids differ).
+        let ok = from_text(&format!(
+            "{V2C}{}",
+            V2C.replace("class", "port = 1161\nid = \"b\"\nclass")
+        ));
+        assert!(ok.is_ok(), "{ok:?}");
+        let e = parse_file("[[snmp]]\naddres = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("addres"), "{e}");
     }
 
     #[test]

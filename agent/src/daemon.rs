@@ -1,5 +1,6 @@
 //! Wires the agent together: the collection loop on its own tick, the
-//! periodic inventory check, and the transport, until SIGINT or SIGTERM.
+//! periodic inventory check, one task per SNMP device, and the transport,
+//! until SIGINT or SIGTERM.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,8 +15,9 @@ use crate::error::{Error, Result};
 use crate::inventory::Gatherer;
 use crate::queue::{MemoryQueue, split};
 use crate::series::Registry;
+use crate::snmp::trap::TrapReceiver;
 use crate::stats::Stats;
-use crate::{Shared, state, transport};
+use crate::{Shared, devices, state, transport};
 
 /// How often the inventory is gathered again to look for changes.
 pub const INVENTORY_INTERVAL: Duration = Duration::from_secs(300);
@@ -43,6 +45,7 @@ pub async fn run(config: Config) -> Result<()> {
         collector = %config.collector,
         interval = %humantime::format_duration(config.interval),
         packages = inventory.packages.len(),
+        devices = config.snmp.len(),
         "tocsin-agent starting"
     );
 
@@ -67,6 +70,18 @@ pub async fn run(config: Config) -> Result<()> {
         shutdown_rx.clone(),
     ));
     let inventory_task = tokio::spawn(inventory_loop(gatherer, inventory_tx, shutdown_rx.clone()));
+    let mut device_tasks = devices::spawn_all(&config.snmp, &shared, &shutdown_rx);
+    if let Some(traps) = &config.traps {
+        let receiver = TrapReceiver::bind(traps)
+            .await
+            .map_err(|e| Error::Config(vec![format!("traps.listen: {e}")]))?;
+        tracing::info!(listen = %receiver.local_addr(), "SNMP trap receiver listening");
+        device_tasks.push(tokio::spawn(devices::traps::run(
+            receiver,
+            shared.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
     let transport = tokio::spawn(transport::run(
         config.collector.clone(),
         shared.clone(),
@@ -88,6 +103,9 @@ pub async fn run(config: Config) -> Result<()> {
     inventory_task.abort();
     if !collecting.is_finished() {
         let _ = collecting.await;
+    }
+    for task in device_tasks {
+        let _ = task.await;
     }
     let _ = transport.await;
     tracing::info!("stopped");

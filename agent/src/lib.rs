@@ -3,12 +3,14 @@
 //! collector restarts or the network drops (within a bounded queue).
 //!
 //! Data flows one way: [`collect`] → [`series`] (ids) → [`queue`] (batches)
-//! → [`transport`] (gRPC stream, acknowledgements). [`daemon`] wires the
-//! tasks together.
+//! → [`transport`] (gRPC stream, acknowledgements). [`devices`] polls SNMP
+//! devices into the same queue, each as its own CI with a report the
+//! transport sends first. [`daemon`] wires the tasks together.
 
 pub mod collect;
 pub mod config;
 pub mod daemon;
+pub mod devices;
 pub mod error;
 pub mod ffi;
 pub mod inventory;
@@ -29,11 +31,13 @@ pub use config::Config;
 pub use daemon::run;
 pub use error::{Error, Result};
 
+use devices::{DeviceDirectory, ReportStore};
 use queue::BatchQueue;
 use series::Registry;
 use stats::Stats;
 
-/// State shared by the collection loop, the inventory loop, and the transport.
+/// State shared by the collection loop, the inventory loop, the device tasks,
+/// the SNMP trap receiver, and the transport.
 pub struct Shared {
     /// This agent's persistent id.
     pub agent_id: String,
@@ -45,6 +49,11 @@ pub struct Shared {
     pub inventory: watch::Receiver<Arc<Inventory>>,
     /// The agent's own counters.
     pub stats: Arc<Stats>,
+    /// The latest report of every polled device; the transport sends each on
+    /// every new stream, and again when it changes.
+    pub devices: ReportStore,
+    /// Configured devices by address and their interfaces, for the trap receiver.
+    pub directory: DeviceDirectory,
     /// Configured samples per batch.
     max_batch_samples: usize,
     /// The collector's limit from the last RegisterResponse (0 = not known yet).
@@ -68,6 +77,8 @@ impl Shared {
             new_batch: Notify::new(),
             inventory,
             stats,
+            devices: ReportStore::default(),
+            directory: DeviceDirectory::default(),
             max_batch_samples,
             collector_limit: AtomicUsize::new(0),
         }

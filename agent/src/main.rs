@@ -61,8 +61,16 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_level.clone());
+    // async-snmp logs every request timeout of a dead device as an error, each
+    // poll; the agent reports device state changes itself. Quiet it unless
+    // the filter names it.
+    let directives = if directives.contains("async_snmp") {
+        directives
+    } else {
+        format!("{directives},async_snmp=off")
+    };
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)

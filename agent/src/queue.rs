@@ -7,10 +7,13 @@
 
 use std::collections::VecDeque;
 
+use tocsin_proto::v1::DeviceEvent;
+
 use crate::error::Result;
 
 /// A batch of samples in columnar form: sample `i` is
-/// `(series_ids[i], timestamps_ms[i], values[i])`.
+/// `(series_ids[i], timestamps_ms[i], values[i])`, plus device events (SNMP
+/// traps) that share the batch's acknowledgement and resend.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Batch {
     /// Sequence number; 0 until the queue numbers it.
@@ -21,17 +24,24 @@ pub struct Batch {
     pub timestamps_ms: Vec<i64>,
     /// Values.
     pub values: Vec<f64>,
+    /// Device events received since the previous batch.
+    pub events: Vec<DeviceEvent>,
 }
 
 impl Batch {
-    /// Number of samples.
+    /// Size of the batch: samples plus events.
     pub fn len(&self) -> usize {
+        self.series_ids.len() + self.events.len()
+    }
+
+    /// Number of samples.
+    pub fn samples(&self) -> usize {
         self.series_ids.len()
     }
 
-    /// Whether the batch has no samples.
+    /// Whether the batch has neither samples nor events.
     pub fn is_empty(&self) -> bool {
-        self.series_ids.is_empty()
+        self.series_ids.is_empty() && self.events.is_empty()
     }
 }
 
@@ -45,8 +55,37 @@ pub fn split(samples: &[(u32, f64)], ts_ms: i64, max_samples: usize) -> Vec<Batc
             series_ids: chunk.iter().map(|s| s.0).collect(),
             timestamps_ms: vec![ts_ms; chunk.len()],
             values: chunk.iter().map(|s| s.1).collect(),
+            events: Vec::new(),
         })
         .collect()
+}
+
+/// Like [`split`], with `events` too: each batch holds at most `max_items`
+/// samples and events together; events go first, so they are never delayed
+/// behind samples of the same round.
+pub fn split_with_events(
+    samples: &[(u32, f64)],
+    ts_ms: i64,
+    events: Vec<DeviceEvent>,
+    max_items: usize,
+) -> Vec<Batch> {
+    let max = max_items.max(1);
+    let mut batches = Vec::new();
+    let mut events = events.into_iter().peekable();
+    let mut rest = samples;
+    while events.peek().is_some() || !rest.is_empty() {
+        let events: Vec<DeviceEvent> = events.by_ref().take(max).collect();
+        let (chunk, tail) = rest.split_at(rest.len().min(max - events.len()));
+        rest = tail;
+        batches.push(Batch {
+            seq: 0,
+            series_ids: chunk.iter().map(|s| s.0).collect(),
+            timestamps_ms: vec![ts_ms; chunk.len()],
+            values: chunk.iter().map(|s| s.1).collect(),
+            events,
+        });
+    }
+    batches
 }
 
 /// What [`BatchQueue::resync`] did with the collector's `last_acked_seq`.
@@ -197,6 +236,7 @@ mod tests {
             series_ids: vec![1],
             timestamps_ms: vec![1],
             values: vec![v],
+            events: vec![],
         }
     }
 
@@ -297,5 +337,38 @@ mod tests {
         assert_eq!(rejoined, (0..12).collect::<Vec<_>>());
         assert_eq!(split(&samples, 1, 100).len(), 1);
         assert!(split(&[], 1, 100).is_empty());
+    }
+
+    fn event(kind: &str) -> DeviceEvent {
+        DeviceEvent {
+            ci_id: "sw1".into(),
+            kind: kind.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn events_count_toward_the_batch_size() {
+        let samples: Vec<(u32, f64)> = (0..7).map(|i| (i, f64::from(i))).collect();
+        let events: Vec<_> = ["linkDown", "linkUp", "coldStart"].map(event).into();
+        let batches = split_with_events(&samples, 9, events, 4);
+        let sizes: Vec<(usize, usize)> = batches
+            .iter()
+            .map(|b| (b.events.len(), b.samples()))
+            .collect();
+        assert_eq!(sizes, vec![(3, 1), (0, 4), (0, 2)]);
+        assert!(
+            batches
+                .iter()
+                .all(|b| b.len() <= 4 && b.timestamps_ms.len() == b.samples())
+        );
+        assert_eq!(batches[0].events[0].kind, "linkDown");
+        let rejoined: Vec<u32> = batches.iter().flat_map(|b| b.series_ids.clone()).collect();
+        assert_eq!(rejoined, (0..7).collect::<Vec<_>>());
+        // Events alone, more than fit in one batch.
+        let only = split_with_events(&[], 1, ["a", "b", "c"].map(event).into(), 2);
+        assert_eq!(only.iter().map(Batch::len).collect::<Vec<_>>(), vec![2, 1]);
+        assert!(!only[1].is_empty() && only[1].samples() == 0);
+        assert!(split_with_events(&[], 1, vec![], 2).is_empty());
     }
 }

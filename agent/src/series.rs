@@ -1,6 +1,11 @@
-//! The series registry: gives every (metric, labels, kind) an agent-local
+//! The series registry: gives every (CI, metric, labels, kind) an agent-local
 //! `u32` id that stays the same for the life of the process, and tracks which
 //! ids were already declared on the current stream.
+//!
+//! Host series (the agent's own CI) have static metric and label names and a
+//! map of their own, so the host collection path allocates nothing extra.
+//! Device series (SNMP-polled CIs) have owned names, carry the device id in
+//! `SeriesDef.ci_id` and as their `host` label, and never the agent's extra labels.
 //!
 //! Batches only carry ids; [`encode_batch`] adds a `SeriesDef` for each id the
 //! stream has not seen yet. A new stream (after a reconnect) starts with
@@ -11,6 +16,7 @@ use std::collections::HashMap;
 use tocsin_proto::v1::{Label, MetricKind, SampleBatch, SeriesDef};
 
 use crate::queue::Batch;
+use crate::snmp::PolledSample;
 
 /// Label names the agent sets itself; configured extra labels may not use them.
 pub const RESERVED_LABELS: &[&str] = &[
@@ -89,11 +95,21 @@ struct Key {
     labels: Vec<(&'static str, String)>,
 }
 
+/// Key of a device series (or of an owned-name series of the host, `ci_id` empty).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DeviceKey {
+    ci_id: String,
+    metric: String,
+    kind: Kind,
+    labels: Vec<(String, String)>,
+}
+
 /// Maps series to agent-local ids; ids start at 1 and are never reused.
 #[derive(Debug)]
 pub struct Registry {
     common: Vec<(String, String)>,
     ids: HashMap<Key, u32>,
+    device_ids: HashMap<DeviceKey, u32>,
     /// Definition of id `i` at index `i - 1`.
     defs: Vec<SeriesDef>,
 }
@@ -104,6 +120,7 @@ impl Registry {
         Self {
             common: common.into_iter().collect(),
             ids: HashMap::new(),
+            device_ids: HashMap::new(),
             defs: Vec::new(),
         }
     }
@@ -124,7 +141,7 @@ impl Registry {
         if let Some(&id) = self.ids.get(&key) {
             return id;
         }
-        let id = u32::try_from(self.defs.len() + 1).unwrap_or(u32::MAX);
+        let id = self.next_id();
         let mut all: Vec<Label> = key
             .labels
             .iter()
@@ -144,9 +161,86 @@ impl Registry {
             metric: metric.to_string(),
             labels: all,
             kind: MetricKind::from(kind) as i32,
+            ci_id: String::new(),
         });
         self.ids.insert(key, id);
         id
+    }
+
+    fn next_id(&self) -> u32 {
+        u32::try_from(self.defs.len() + 1).unwrap_or(u32::MAX)
+    }
+
+    /// The id of a series of CI `ci_id`, registering it on first sight.
+    ///
+    /// For a device (`ci_id` not empty) the labels are `labels` plus `host` =
+    /// `ci_id` (a `host` label in `labels` is replaced); the agent's common
+    /// labels are not added. With `ci_id` empty the series is the host's and
+    /// gets the common labels, as [`Registry::id`] does.
+    pub fn ci_series_id(
+        &mut self,
+        ci_id: &str,
+        metric: String,
+        kind: Kind,
+        mut labels: Vec<(String, String)>,
+    ) -> u32 {
+        if !ci_id.is_empty() {
+            labels.retain(|(n, _)| n != "host");
+        }
+        labels.sort();
+        labels.dedup_by(|b, a| a.0 == b.0);
+        let key = DeviceKey {
+            ci_id: ci_id.to_owned(),
+            metric,
+            kind,
+            labels,
+        };
+        if let Some(&id) = self.device_ids.get(&key) {
+            return id;
+        }
+        let id = self.next_id();
+        let extra: Vec<(String, String)> = if ci_id.is_empty() {
+            self.common.clone()
+        } else {
+            vec![("host".to_owned(), ci_id.to_owned())]
+        };
+        let mut all: Vec<Label> = key
+            .labels
+            .iter()
+            .chain(&extra)
+            .map(|(n, v)| Label {
+                name: n.clone(),
+                value: v.clone(),
+            })
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all.dedup_by(|b, a| a.name == b.name); // series labels win over common ones
+        self.defs.push(SeriesDef {
+            id,
+            metric: key.metric.clone(),
+            labels: all,
+            kind: MetricKind::from(kind) as i32,
+            ci_id: key.ci_id.clone(),
+        });
+        self.device_ids.insert(key, id);
+        id
+    }
+
+    /// Turns samples polled from CI `ci_id` (see [`Registry::ci_series_id`]) into
+    /// `(id, value)` pairs; non-finite values are skipped.
+    pub fn intern_polled(&mut self, ci_id: &str, samples: Vec<PolledSample>) -> Vec<(u32, f64)> {
+        samples
+            .into_iter()
+            .filter(|s| s.value.is_finite())
+            .map(|s| {
+                let kind = if s.counter {
+                    Kind::Counter
+                } else {
+                    Kind::Gauge
+                };
+                (self.ci_series_id(ci_id, s.metric, kind, s.labels), s.value)
+            })
+            .collect()
     }
 
     /// Turns samples into `(id, value)` pairs; non-finite values are skipped.
@@ -229,6 +323,7 @@ pub fn encode_batch(batch: &Batch, registry: &Registry, declared: &mut Declared)
         series_ids: batch.series_ids.clone(),
         timestamps_ms: batch.timestamps_ms.clone(),
         values: batch.values.clone(),
+        events: batch.events.clone(),
     }
 }
 
@@ -249,7 +344,87 @@ mod tests {
             series_ids: ids.to_vec(),
             timestamps_ms: vec![1_700_000_000_000; ids.len()],
             values: vec![1.0; ids.len()],
+            events: vec![],
         }
+    }
+
+    fn polled(metric: &str, labels: &[(&str, &str)], counter: bool, value: f64) -> PolledSample {
+        PolledSample {
+            metric: metric.to_owned(),
+            labels: labels
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            counter,
+            value,
+        }
+    }
+
+    fn label_pairs(def: &SeriesDef) -> Vec<(&str, &str)> {
+        def.labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn device_series_carry_the_device_id_not_the_agent_labels() {
+        let mut r = registry();
+        let host = r.id("node_load1", Kind::Gauge, vec![]);
+        let ids = r.intern_polled(
+            "sw1",
+            vec![
+                polled(
+                    "snmp_if_in_octets_total",
+                    &[("interface", "Gi0/1"), ("alias", "up")],
+                    true,
+                    5.0,
+                ),
+                polled("snmp_up", &[], false, 1.0),
+                polled("snmp_up", &[("host", "spoofed")], false, f64::NAN),
+            ],
+        );
+        assert_eq!(ids.len(), 2, "non-finite values are skipped");
+        let def = r.def(ids[0].0).unwrap();
+        assert_eq!(def.ci_id, "sw1");
+        assert_eq!(def.metric, "snmp_if_in_octets_total");
+        assert_eq!(def.kind, MetricKind::Counter as i32);
+        assert_eq!(
+            label_pairs(def),
+            vec![("alias", "up"), ("host", "sw1"), ("interface", "Gi0/1")]
+        );
+        let up = r.def(ids[1].0).unwrap();
+        assert_eq!(label_pairs(up), vec![("host", "sw1")]);
+        assert_eq!(up.kind, MetricKind::Gauge as i32);
+        // A sample's own `host` label never overrides the device id.
+        let spoof = r.ci_series_id(
+            "sw1",
+            "snmp_up".into(),
+            Kind::Gauge,
+            vec![("host".into(), "x".into())],
+        );
+        assert_eq!(spoof, ids[1].0);
+
+        // The same metric and labels on another device (or the host) is another series.
+        let other = r.ci_series_id("sw2", "snmp_up".into(), Kind::Gauge, vec![]);
+        assert_ne!(other, ids[1].0);
+        assert_eq!(r.def(other).unwrap().ci_id, "sw2");
+        let on_host = r.ci_series_id("", "snmp_up".into(), Kind::Gauge, vec![]);
+        let host_def = r.def(on_host).unwrap();
+        assert_eq!(host_def.ci_id, "");
+        assert_eq!(label_pairs(host_def), vec![("env", "prod"), ("host", "h1")]);
+
+        // Host series are unchanged by device series and keep their ids.
+        assert_eq!(r.id("node_load1", Kind::Gauge, vec![]), host);
+        assert_eq!(r.def(host).unwrap().ci_id, "");
+        assert_eq!(
+            label_pairs(r.def(host).unwrap()),
+            vec![("env", "prod"), ("host", "h1")]
+        );
+        // Stable ids on the next poll.
+        let again = r.intern_polled("sw1", vec![polled("snmp_up", &[], false, 0.0)]);
+        assert_eq!(again, vec![(ids[1].0, 0.0)]);
+        assert_eq!(r.len(), 5);
     }
 
     #[test]

@@ -289,6 +289,7 @@ fn one_sample(id: u32, series: Option<SeriesDef>, ts: i64, value: f64) -> Sample
         series_ids: vec![id],
         timestamps_ms: vec![ts],
         values: vec![value],
+        events: Vec::new(),
     }
 }
 
@@ -301,6 +302,7 @@ fn probe_def(id: u32, metric: &str, probe: &str) -> SeriesDef {
             value: probe.into(),
         }],
         kind: MetricKind::Gauge as i32,
+        ci_id: String::new(),
     }
 }
 

@@ -142,6 +142,7 @@ pub fn series_defs(hosts: &[String], per_host: usize) -> Vec<SeriesDef> {
                 metric,
                 labels,
                 kind: kind as i32,
+                ci_id: String::new(),
             });
         }
     }
@@ -246,6 +247,7 @@ impl BatchGen {
             series_ids: Vec::with_capacity(samples),
             timestamps_ms: Vec::with_capacity(samples),
             values: Vec::with_capacity(samples),
+            events: Vec::new(),
         };
         self.next_seq += 1;
         for k in self.next_sample..self.next_sample + samples as u64 {

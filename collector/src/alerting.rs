@@ -264,16 +264,16 @@ impl AlertingParts {
 }
 
 impl SampleObserver for Alerting {
-    fn observe(&self, ci: &CiContext, samples: &[ObservedSample<'_>], received: Instant) {
+    fn observe(&self, samples: &[ObservedSample<'_>], received: Instant) {
         let mut events = Vec::new();
         let horizon = now_ms() + MAX_EVAL_FUTURE_MS;
         for s in samples.iter().filter(|s| s.ts_ms <= horizon) {
             let info = SeriesInfo {
                 series_id: s.series,
                 labels: &s.def.labels,
-                ci_id: &ci.id,
-                ci_class: &ci.class,
-                ci_name: &ci.name,
+                ci_id: &s.ci.id,
+                ci_class: &s.ci.class,
+                ci_name: &s.ci.name,
             };
             events.extend(self.evaluator.observe(&info, s.ts_ms, s.value));
         }

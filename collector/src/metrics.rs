@@ -30,6 +30,10 @@ pub struct Metrics {
     pub rule_events: Counter,
     /// Batch arrival → rule events evaluated and incidents persisted, seconds.
     pub sample_to_incident: Histogram,
+    /// Device reports applied to the CMDB.
+    pub device_reports: Counter,
+    /// Device events (SNMP traps) stored, by kind.
+    pub device_events: Labeled<Counter>,
     storage_bytes: Labeled<Gauge>,
     series: Gauge,
     head_samples: Gauge,
@@ -47,6 +51,8 @@ impl Default for Metrics {
             agents_connected: Gauge::default(),
             rule_events: Counter::default(),
             sample_to_incident: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
+            device_reports: Counter::default(),
+            device_events: Labeled::default(),
             storage_bytes: Labeled::default(),
             series: Gauge::default(),
             head_samples: Gauge::default(),
@@ -97,6 +103,16 @@ impl Default for Metrics {
             "Batch arrival until its rule events are evaluated and the incidents persisted",
             m.sample_to_incident.clone(),
         );
+        registry.register(
+            "tocsin_device_reports",
+            "Device reports (SNMP-polled device CIs) applied to the CMDB",
+            m.device_reports.clone(),
+        );
+        registry.register(
+            "tocsin_device_events",
+            "Device events (SNMP traps and informs) stored, by kind",
+            m.device_events.clone(),
+        );
         registry.register("tocsin_series", "Series in the index", m.series.clone());
         registry.register(
             "tocsin_head_samples",
@@ -112,6 +128,13 @@ impl Metrics {
     pub fn reject(&self, reason: &str) {
         self.batches_rejected
             .get_or_create(&vec![("reason".to_string(), reason.to_string())])
+            .inc();
+    }
+
+    /// Counts one stored device event.
+    pub fn device_event(&self, kind: &str) {
+        self.device_events
+            .get_or_create(&vec![("kind".to_string(), kind.to_string())])
             .inc();
     }
 

@@ -84,6 +84,7 @@ pub fn def(id: u32, metric: &str, labels: &[(&str, &str)]) -> SeriesDef {
             })
             .collect(),
         kind: 1,
+        ci_id: String::new(),
     }
 }
 
@@ -100,5 +101,6 @@ pub fn batch(seq: u64, series: Vec<SeriesDef>, samples: &[(u32, i64, f64)]) -> S
         series_ids: samples.iter().map(|s| s.0).collect(),
         timestamps_ms: samples.iter().map(|s| s.1).collect(),
         values: samples.iter().map(|s| s.2).collect(),
+        events: Vec::new(),
     }
 }

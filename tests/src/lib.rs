@@ -7,6 +7,7 @@
 //! test command builds them first: `cargo build --release --bins`.
 
 pub mod grpc;
+pub mod snmpd;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -52,7 +53,13 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn spawn(mut cmd: Command, log: PathBuf) -> Result<Self> {
+    /// A process slot with nothing running yet.
+    pub fn placeholder(log: PathBuf) -> Self {
+        Self { child: None, log }
+    }
+
+    /// Spawns `cmd` with stdout and stderr going to `log`.
+    pub fn spawn(mut cmd: Command, log: PathBuf) -> Result<Self> {
         let out = std::fs::File::create(&log)?;
         cmd.stdout(out.try_clone()?)
             .stderr(out)
@@ -255,6 +262,27 @@ pub fn start_agent(
         .arg(state_dir)
         .arg("--interval")
         .arg(interval)
+        .env("RUST_LOG", "info");
+    Proc::spawn(cmd, log.to_path_buf())
+}
+
+/// Starts an agent with a TOML config file holding `config` (written next
+/// to `log`); the collector URL and state directory come from flags.
+pub fn start_agent_with_config(
+    collector_url: &str,
+    state_dir: &Path,
+    config: &str,
+    log: &Path,
+) -> Result<Proc> {
+    let path = log.with_extension("toml");
+    std::fs::write(&path, config)?;
+    let mut cmd = Command::new(bin("tocsin-agent"));
+    cmd.arg("--collector")
+        .arg(collector_url)
+        .arg("--state-dir")
+        .arg(state_dir)
+        .arg("--config")
+        .arg(&path)
         .env("RUST_LOG", "info");
     Proc::spawn(cmd, log.to_path_buf())
 }

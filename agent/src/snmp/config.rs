@@ -13,6 +13,12 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub const MAX_RETRIES: u32 = 10;
 /// Shortest password the USM key derivation accepts (RFC 3414).
 pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest device id (the device's CI id).
+pub const MAX_ID_LEN: usize = 128;
+/// Longest display name accepted.
+pub const MAX_NAME_LEN: usize = 256;
+/// Most ICMP echo requests per poll.
+pub const MAX_ICMP_PROBES: u32 = 20;
 
 /// A credential: deserialized from a string, never shown by `Debug`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -115,6 +121,13 @@ impl DeviceClass {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnmpTarget {
+    /// The device's CI id: 1-128 characters of `[A-Za-z0-9._:-]`. Default:
+    /// `name` if set, else `address`, with any other character replaced by `_`.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Display name, used when the device gives no sysName.
+    #[serde(default)]
+    pub name: Option<String>,
     /// Host name or IP address of the device.
     pub address: String,
     /// UDP port of the device's SNMP agent.
@@ -157,6 +170,20 @@ pub struct SnmpTarget {
     /// Who is responsible for the device.
     #[serde(default)]
     pub owner: Option<String>,
+    /// Whether the device is also pinged (ICMP echo) on every poll.
+    #[serde(default = "default_icmp")]
+    pub icmp: bool,
+    /// Echo requests per poll (each waits up to `timeout`), 1 to 20.
+    #[serde(default = "default_icmp_probes")]
+    pub icmp_probes: u32,
+}
+
+fn default_icmp() -> bool {
+    true
+}
+
+fn default_icmp_probes() -> u32 {
+    3
 }
 
 fn default_port() -> u16 {
@@ -179,6 +206,8 @@ impl SnmpTarget {
     /// A v2c target with every other setting at its default.
     pub fn v2c(address: impl Into<String>, port: u16, community: impl Into<String>) -> Self {
         Self {
+            id: None,
+            name: None,
             address: address.into(),
             port,
             version: SnmpVersion::V2c,
@@ -194,12 +223,62 @@ impl SnmpTarget {
             class: DeviceClass::Other,
             location: None,
             owner: None,
+            icmp: default_icmp(),
+            icmp_probes: default_icmp_probes(),
         }
+    }
+
+    /// The device's CI id: `id` as configured, else `name`, else `address`,
+    /// with characters outside `[A-Za-z0-9._:-]` replaced by `_` and cut to
+    /// [`MAX_ID_LEN`] characters.
+    pub fn device_id(&self) -> String {
+        if let Some(id) = &self.id {
+            return id.clone();
+        }
+        let base = self
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(self.address.trim());
+        let id: String = base
+            .chars()
+            .map(|c| if is_id_char(c) { c } else { '_' })
+            .take(MAX_ID_LEN)
+            .collect();
+        if id.is_empty() { "_".to_owned() } else { id }
+    }
+
+    /// The name shown when the device gives no sysName: `name`, else the device id.
+    pub fn display_name(&self) -> String {
+        self.name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map_or_else(|| self.device_id(), str::to_owned)
     }
 
     /// Every problem with this target, each as `key: what is wrong`.
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
+        if let Some(id) = &self.id
+            && let Err(why) = check_device_id(id)
+        {
+            p.push(format!("id: {why}"));
+        }
+        if let Some(name) = &self.name
+            && (name.trim().is_empty() || name.len() > MAX_NAME_LEN)
+        {
+            p.push(format!(
+                "name: must be 1 to {MAX_NAME_LEN} bytes, not blank"
+            ));
+        }
+        if self.icmp && !(1..=MAX_ICMP_PROBES).contains(&self.icmp_probes) {
+            p.push(format!(
+                "icmp_probes: must be between 1 and {MAX_ICMP_PROBES}, got {}",
+                self.icmp_probes
+            ));
+        }
         if self.address.trim().is_empty() {
             p.push("address: must not be empty".to_owned());
         }
@@ -269,6 +348,21 @@ impl SnmpTarget {
     }
 }
 
+/// Whether `c` may appear in a device id.
+fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')
+}
+
+/// Checks a device id: 1 to [`MAX_ID_LEN`] characters of `[A-Za-z0-9._:-]`.
+pub fn check_device_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_ID_LEN || !id.chars().all(is_id_char) {
+        return Err(format!(
+            "{id:?} is not a valid device id: 1 to {MAX_ID_LEN} characters of [A-Za-z0-9._:-]"
+        ));
+    }
+    Ok(())
+}
+
 fn password_problem(p: &mut Vec<String>, key: &str, value: Option<&Secret>, required: bool) {
     match value {
         None if required => p.push(format!("{key}: required")),
@@ -297,7 +391,50 @@ mod tests {
         assert_eq!(t.timeout, Duration::from_secs(2));
         assert_eq!(t.retries, 1);
         assert_eq!(t.class, DeviceClass::Switch);
+        assert!(t.icmp);
+        assert_eq!(t.icmp_probes, 3);
+        assert_eq!(t.device_id(), "10.0.0.1");
+        assert_eq!(t.display_name(), "10.0.0.1");
         assert!(t.validate().is_empty(), "{:?}", t.validate());
+    }
+
+    #[test]
+    fn device_ids_default_to_name_then_address_and_are_sanitized() {
+        let mut t = SnmpTarget::v2c("fe80::1%eth0", 161, "c");
+        assert_eq!(t.device_id(), "fe80::1_eth0");
+        t.address = "2001:db8::1".into();
+        assert_eq!(t.device_id(), "2001:db8::1", "IPv6 colons are kept");
+        t.address = "sw1.example/net".into();
+        assert_eq!(t.device_id(), "sw1.example_net");
+        t.name = Some("Core Switch 1".into());
+        assert_eq!(t.device_id(), "Core_Switch_1");
+        assert_eq!(t.display_name(), "Core Switch 1");
+        t.id = Some("core-sw-1".into());
+        assert_eq!(t.device_id(), "core-sw-1");
+        t.name = None;
+        t.id = None;
+        t.address = "a".repeat(200);
+        assert_eq!(t.device_id().len(), MAX_ID_LEN);
+        assert!(t.validate().is_empty(), "{:?}", t.validate());
+    }
+
+    #[test]
+    fn explicit_ids_names_and_probes_are_checked() {
+        let mut t = SnmpTarget::v2c("10.0.0.1", 161, "c");
+        for bad in ["", "a/b", "sw 1", &"x".repeat(129)] {
+            t.id = Some(bad.to_owned());
+            let p = t.validate();
+            assert!(p.iter().any(|x| x.starts_with("id:")), "{bad:?}: {p:?}");
+        }
+        t.id = Some("Sw-1.dc:2_a".into());
+        assert!(t.validate().is_empty(), "{:?}", t.validate());
+        t.name = Some("  ".into());
+        t.icmp_probes = 0;
+        let p = t.validate();
+        assert!(p.iter().any(|x| x.starts_with("name:")), "{p:?}");
+        assert!(p.iter().any(|x| x.starts_with("icmp_probes:")), "{p:?}");
+        t.icmp = false;
+        assert_eq!(t.validate().len(), 1, "probes do not matter without icmp");
     }
 
     #[test]

@@ -9,9 +9,10 @@ pub mod config;
 pub mod mibs;
 pub mod poll;
 pub mod session;
+pub mod trap;
 pub mod walk;
 
 pub use config::{DeviceClass, Secret, SnmpTarget, SnmpVersion};
-pub use poll::{DevicePoll, LldpNeighbour, PolledSample, poll};
-pub use session::SnmpError;
+pub use poll::{DevicePoll, LldpNeighbour, PolledSample, poll, poll_with};
+pub use session::{SnmpError, Transports};
 pub use walk::SubtreeError;

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::config::SnmpTarget;
 use super::mibs::{Decoder, entity, host_resources as hr, ifmib, lldp, system, ucd};
-use super::session::Session;
+use super::session::{Session, Transports};
 use super::walk::{SubtreeError, walk, walk_table};
 
 /// One sample read from a device, named Prometheus-style.
@@ -54,9 +54,15 @@ pub struct DevicePoll {
     pub reachable: bool,
 }
 
-/// Polls `target` once. Never fails: problems are reported in `errors`,
-/// and `reachable` is false when the device gave no valid answer.
+/// Polls `target` once on a socket of its own. Never fails: problems are
+/// reported in `errors`, and `reachable` is false when the device gave no
+/// valid answer.
 pub async fn poll(target: &SnmpTarget) -> DevicePoll {
+    poll_with(target, &Transports::new()).await
+}
+
+/// [`poll`] on the shared `transports` (what a poller of many devices uses).
+pub async fn poll_with(target: &SnmpTarget, transports: &Transports) -> DevicePoll {
     let mut out = DevicePoll::default();
     let problems = target.validate();
     if !problems.is_empty() {
@@ -66,7 +72,7 @@ pub async fn poll(target: &SnmpTarget) -> DevicePoll {
         return out;
     }
     let deadline = Instant::now() + target.interval;
-    let session = match Session::open(target).await {
+    let session = match Session::open_with(target, transports).await {
         Ok(s) => s,
         Err(e) => {
             out.errors.push(SubtreeError::new("session", e.to_string()));

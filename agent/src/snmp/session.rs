@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_snmp::transport::UdpTransport;
 use async_snmp::{Auth, Client, EngineCache, ErrorKind, Oid, Retry, UdpHandle, UsmConfig, VarBind};
+use tokio::sync::OnceCell;
 
 use super::config::{AuthProtocol, PrivProtocol, SnmpTarget, SnmpVersion};
 
@@ -41,6 +43,8 @@ impl SnmpError {
                     SnmpVersion::V3 => "no response (device down or SNMP blocked?)".to_owned(),
                 })
             }
+            // The request could not even leave (no route, link down): no answer.
+            ErrorKind::Network => Self::NoResponse(format!("network error: {err}")),
             ErrorKind::Auth => Self::AuthFailed("wrong user or auth password".to_owned()),
             ErrorKind::Report => Self::AuthFailed(report_reason(&err.to_string())),
             ErrorKind::Privacy => Self::AuthFailed(format!("privacy: {err}")),
@@ -67,6 +71,55 @@ fn report_reason(message: &str) -> String {
     format!("{reason} ({message})")
 }
 
+/// Receive buffer asked for on a shared socket (the kernel caps it at
+/// `net.core.rmem_max`): replies of many devices arrive on it at once.
+const SHARED_RECV_BUFFER: usize = 4 << 20;
+
+/// UDP sockets shared by every session of one poller: one per address
+/// family, bound on first use. Sharing one socket (async-snmp matches
+/// replies to requests by request id) instead of binding one per session
+/// saves a buffer and a receive task per device, and avoids the ephemeral
+/// port collisions `SO_REUSEADDR` sockets can get, which crossed replies
+/// between devices polled at the same time.
+#[derive(Clone, Default)]
+pub struct Transports {
+    v4: Arc<OnceCell<UdpTransport>>,
+    v6: Arc<OnceCell<UdpTransport>>,
+}
+
+impl std::fmt::Debug for Transports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transports")
+            .field("v4", &self.v4.initialized())
+            .field("v6", &self.v6.initialized())
+            .finish()
+    }
+}
+
+impl Transports {
+    /// Sockets not bound yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    async fn get(&self, v6: bool) -> Result<&UdpTransport, SnmpError> {
+        let (cell, bind) = if v6 {
+            (&self.v6, "[::]:0")
+        } else {
+            (&self.v4, "0.0.0.0:0")
+        };
+        cell.get_or_try_init(|| async {
+            UdpTransport::builder()
+                .bind(bind)
+                .recv_buffer_size(SHARED_RECV_BUFFER)
+                .build()
+                .await
+                .map_err(|e| SnmpError::Other(format!("cannot bind a UDP socket on {bind}: {e}")))
+        })
+        .await
+    }
+}
+
 /// An open session to one target.
 pub struct Session {
     client: Client<UdpHandle>,
@@ -76,20 +129,39 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens a UDP session to `target` (no packet is sent yet).
+    /// Opens a UDP session to `target` on a socket of its own (no packet is sent yet).
     pub async fn open(target: &SnmpTarget) -> Result<Self, SnmpError> {
+        Self::open_with(target, &Transports::new()).await
+    }
+
+    /// Opens a session to `target` on the shared `transports`.
+    pub async fn open_with(
+        target: &SnmpTarget,
+        transports: &Transports,
+    ) -> Result<Self, SnmpError> {
         let auth = auth(target)?;
         let retry = Retry::fixed(target.retries, Duration::ZERO)
             .map_err(|e| SnmpError::Config(format!("retries: {e}")))?;
         let engines = Arc::new(EngineCache::new());
-        let client = Client::builder((target.address.as_str(), target.port), auth)
-            .engine_cache(Arc::clone(&engines))
-            .request_timeout(target.timeout)
-            .construction_timeout(target.timeout)
-            .retry(retry)
-            .connect()
-            .await
-            .map_err(|e| SnmpError::from_lib(&e, target.version))?;
+        let builder = || {
+            Client::builder((target.address.as_str(), target.port), auth.clone())
+                .engine_cache(Arc::clone(&engines))
+                .request_timeout(target.timeout)
+                .construction_timeout(target.timeout)
+                .retry(retry.clone())
+        };
+        let literal_v6 = target
+            .address
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| ip.is_ipv6());
+        let first_v6 = literal_v6.unwrap_or(false);
+        let mut result = builder().build_with(transports.get(first_v6).await?).await;
+        // A host name may resolve to IPv6 addresses only.
+        if result.is_err() && literal_v6.is_none() {
+            result = builder().build_with(transports.get(true).await?).await;
+        }
+        let client = result.map_err(|e| SnmpError::from_lib(&e, target.version))?;
         Ok(Self {
             client,
             version: target.version,

@@ -4,6 +4,12 @@
 //! reconnects with exponential backoff and full jitter, and resends every
 //! batch still in the queue (the collector acknowledges duplicates again
 //! without storing them twice).
+//!
+//! Device reports go out on every new stream before any batch, and again
+//! whenever one changes; no batch naming a device CI is sent on a stream
+//! before that device's report (see [`reports`]).
+
+pub mod reports;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -24,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::queue::Resync;
 use crate::series::{Declared, encode_batch};
 use crate::stats::Stats;
+use reports::SentReports;
 
 /// Most batches sent but not yet acknowledged on a stream.
 pub const WINDOW: usize = 32;
@@ -173,6 +180,8 @@ async fn session(
     tracing::info!("stream open");
 
     let mut declared = Declared::new();
+    let mut sent_reports = SentReports::new();
+    send_reports(shared, &mut sent_reports, &tx).await?;
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut last_sent = 0u64;
     let mut inventory_alive = true;
@@ -183,19 +192,42 @@ async fn session(
     };
 
     loop {
+        // Reports that changed go out before the batches that follow them.
+        send_reports(shared, &mut sent_reports, &tx).await?;
         // Fill the window with the next queued batches, oldest first.
         while in_flight.len() < WINDOW {
             let Some(batch) = shared.queue().next_after(last_sent)? else {
                 break;
             };
             let wire = encode_batch(&batch, &shared.registry(), &mut declared);
+            if !sent_reports.missing(&wire).is_empty() {
+                // A report stored after the last sync: send it first.
+                send_reports(shared, &mut sent_reports, &tx).await?;
+                let missing = sent_reports.missing(&wire);
+                if !missing.is_empty() {
+                    // Never happens: devices store their report before queueing.
+                    for def in &wire.series {
+                        declared.remove(def.id);
+                    }
+                    shared.queue().remove(batch.seq)?;
+                    shared.update_queue_stats();
+                    last_sent = batch.seq;
+                    tracing::error!(seq = batch.seq, cis = ?missing, "batch names devices without a report; it is dropped");
+                    continue;
+                }
+            }
             let declares = !wire.series.is_empty();
             tx.send(AgentMessage {
                 msg: Some(agent_message::Msg::Batch(wire)),
             })
             .await
             .map_err(|_| closed())?;
-            tracing::debug!(seq = batch.seq, samples = batch.len(), "batch sent");
+            tracing::debug!(
+                seq = batch.seq,
+                samples = batch.samples(),
+                events = batch.events.len(),
+                "batch sent"
+            );
             in_flight.push_back(InFlight {
                 seq: batch.seq,
                 declares,
@@ -240,6 +272,23 @@ async fn session(
             }
         }
     }
+}
+
+/// Sends the device reports this stream has not seen in their latest version.
+async fn send_reports(
+    shared: &Shared,
+    sent: &mut SentReports,
+    tx: &mpsc::Sender<AgentMessage>,
+) -> Result<()> {
+    for report in sent.pending(&shared.devices) {
+        tracing::debug!(device = %report.device_id, complete = report.complete, "device report sent");
+        tx.send(AgentMessage {
+            msg: Some(agent_message::Msg::Device(report)),
+        })
+        .await
+        .map_err(|_| closed())?;
+    }
+    Ok(())
 }
 
 /// Runs one setup step with [`CALL_TIMEOUT`], giving up at once on shutdown.

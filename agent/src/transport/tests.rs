@@ -8,8 +8,8 @@ use std::time::Duration;
 use tocsin_proto::v1::agent_message::Msg;
 use tocsin_proto::v1::ingest_server::{Ingest, IngestServer};
 use tocsin_proto::v1::{
-    AgentMessage, BatchResult, CollectorMessage, Inventory, RegisterRequest, RegisterResponse,
-    SampleBatch, collector_message,
+    AgentMessage, BatchResult, CollectorMessage, DeviceReport, Inventory, RegisterRequest,
+    RegisterResponse, SampleBatch, collector_message,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -21,6 +21,15 @@ use crate::queue::{Batch, BatchQueue, MemoryQueue};
 use crate::series::{Kind, Registry};
 
 const AGENT: &str = "test-agent";
+
+/// One message of a stream, in arrival order.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    /// A DeviceReport: device id and name.
+    Report(String, String),
+    /// A batch: its seq.
+    Batch(u64),
+}
 
 /// What the fake collector saw, and how it should misbehave.
 #[derive(Default, Clone)]
@@ -34,6 +43,10 @@ struct State {
     reject: HashSet<u64>,
     /// End the first stream with an error, unanswered, when its n-th batch arrives.
     cut_first_stream_at: Option<usize>,
+    /// Reports and batches in arrival order, per stream.
+    seen: Vec<Vec<Seen>>,
+    /// Batches rejected (for any reason).
+    rejected: u32,
 }
 
 #[derive(Clone, Default)]
@@ -59,6 +72,7 @@ impl Fake {
     ) -> Option<BatchResult> {
         let mut s = self.state();
         s.streams[stream].push(b.clone());
+        s.seen[stream].push(Seen::Batch(b.seq));
         if stream == 0 && s.cut_first_stream_at == Some(s.streams[0].len()) {
             return None;
         }
@@ -67,15 +81,29 @@ impl Fake {
             .series_ids
             .iter()
             .any(|id| !declared.contains(id) && !new.contains(id));
+        // Like the collector: a device CI must have been reported on this stream.
+        let reported = |ci: &str| {
+            ci.is_empty()
+                || s.seen[stream]
+                    .iter()
+                    .any(|m| matches!(m, Seen::Report(id, _) if id == ci))
+        };
+        let unknown_ci = b.series.iter().any(|d| !reported(&d.ci_id))
+            || b.events.iter().any(|e| !reported(&e.ci_id));
         let (code, message) = if s.reject.contains(&b.seq) {
             (3, "rejected by the test".to_string())
         } else if undeclared {
             (3, "series id was not declared on this stream".to_string())
+        } else if unknown_ci {
+            (3, "unknown CI".to_string())
         } else {
             declared.extend(new);
             s.last_acked = s.last_acked.max(b.seq);
             (0, String::new())
         };
+        if code != 0 {
+            s.rejected += 1;
+        }
         Some(BatchResult {
             seq: b.seq,
             code,
@@ -122,6 +150,7 @@ impl Ingest for Fake {
         let stream = {
             let mut s = self.state();
             s.streams.push(vec![]);
+            s.seen.push(vec![]);
             s.streams.len() - 1
         };
         let (tx, rx) = mpsc::channel(64);
@@ -147,6 +176,9 @@ impl Ingest for Fake {
                         }
                     },
                     Some(Msg::Inventory(_)) => fake.state().inventories += 1,
+                    Some(Msg::Device(r)) => {
+                        fake.state().seen[stream].push(Seen::Report(r.device_id, r.name));
+                    }
                     _ => return,
                 }
             }
@@ -181,6 +213,7 @@ fn shared(batches: &[&[u32]]) -> (Arc<Shared>, watch::Sender<Arc<Inventory>>) {
             series_ids: ids.to_vec(),
             timestamps_ms: vec![1_700_000_000_000; n],
             values: vec![1.0; n],
+            events: vec![],
         };
         queue.push(batch).unwrap();
     }
@@ -322,6 +355,7 @@ async fn batches_collected_while_disconnected_are_sent_on_connect() {
             series_ids: vec![2],
             timestamps_ms: vec![1],
             values: vec![2.0],
+            events: vec![],
         })
         .unwrap();
     assert_eq!(shared.queue().len(), 2);
@@ -335,6 +369,141 @@ async fn batches_collected_while_disconnected_are_sent_on_connect() {
     );
     wait_until("the queue is empty", || shared.queue().is_empty()).await;
     assert_eq!(seqs(&fake.state().streams[0]), vec![1, 2]);
+    stop(stop_tx, task).await;
+}
+
+fn report(id: &str, name: &str) -> DeviceReport {
+    DeviceReport {
+        device_id: id.into(),
+        class: "switch".into(),
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+fn push(shared: &Shared, ids: &[u32]) {
+    let n = ids.len();
+    shared
+        .queue()
+        .push(Batch {
+            seq: 0,
+            series_ids: ids.to_vec(),
+            timestamps_ms: vec![1; n],
+            values: vec![1.0; n],
+            events: vec![],
+        })
+        .unwrap();
+    shared.new_batch.notify_one();
+}
+
+/// Checks the invariant on every stream the fake saw: each batch declaring a
+/// series of device X comes after X's report on that stream.
+fn assert_reports_precede_batches(s: &State) {
+    for (i, (seen, batches)) in s.seen.iter().zip(&s.streams).enumerate() {
+        for b in batches {
+            let at = seen.iter().position(|m| *m == Seen::Batch(b.seq)).unwrap();
+            for d in b.series.iter().filter(|d| !d.ci_id.is_empty()) {
+                assert!(
+                    seen[..at]
+                        .iter()
+                        .any(|m| matches!(m, Seen::Report(id, _) if *id == d.ci_id)),
+                    "stream {i}: batch {} declares a series of {} before its report: {seen:?}",
+                    b.seq,
+                    d.ci_id
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn device_reports_are_sent_before_the_batches_that_use_them_on_every_stream() {
+    let fake = Fake::default();
+    fake.state().cut_first_stream_at = Some(2);
+    let url = serve(fake.clone()).await;
+    let (shared, _inv) = shared(&[]);
+    let sw1 = shared
+        .registry()
+        .ci_series_id("sw1", "snmp_up".into(), Kind::Gauge, vec![]);
+    assert_eq!(sw1, 3);
+    shared.devices.store(report("sw1", "core"));
+    push(&shared, &[1]);
+    push(&shared, &[sw1]);
+    push(&shared, &[sw1, 1]);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(run(url, shared.clone(), stop_rx));
+
+    wait_until("the queue is empty", || shared.queue().is_empty()).await;
+    let s = fake.snapshot();
+    assert_eq!(s.streams.len(), 2, "the first stream was cut");
+    for seen in &s.seen {
+        assert_eq!(
+            seen.first(),
+            Some(&Seen::Report("sw1".into(), "core".into())),
+            "every stream starts with the reports: {seen:?}"
+        );
+    }
+    assert_reports_precede_batches(&s);
+    assert_eq!(s.rejected, 0);
+    assert_eq!(s.last_acked, 3);
+
+    // A changed report goes out on the open stream before the next batch.
+    shared.devices.store(report("sw1", "core-renamed"));
+    push(&shared, &[sw1]);
+    // A device first seen now: report, then its series.
+    let sw2 = shared
+        .registry()
+        .ci_series_id("sw2", "snmp_up".into(), Kind::Gauge, vec![]);
+    shared.devices.store(report("sw2", "access"));
+    push(&shared, &[sw2, sw1]);
+    wait_until("the queue is empty", || shared.queue().is_empty()).await;
+    let s = fake.snapshot();
+    let last = s.seen.last().unwrap();
+    let pos = |m: Seen| last.iter().position(|x| *x == m);
+    let renamed =
+        pos(Seen::Report("sw1".into(), "core-renamed".into())).expect("renamed report sent");
+    assert!(renamed < pos(Seen::Batch(4)).unwrap(), "{last:?}");
+    assert!(
+        pos(Seen::Report("sw2".into(), "access".into())).unwrap() < pos(Seen::Batch(5)).unwrap()
+    );
+    assert_eq!(
+        last.iter()
+            .filter(|m| matches!(m, Seen::Report(id, _) if id == "sw2"))
+            .count(),
+        1,
+        "an unchanged report is not sent again: {last:?}"
+    );
+    assert_reports_precede_batches(&s);
+    assert_eq!((s.rejected, s.last_acked), (0, 5));
+    stop(stop_tx, task).await;
+}
+
+#[tokio::test]
+async fn a_batch_naming_a_device_without_a_report_is_never_sent() {
+    let fake = Fake::default();
+    let url = serve(fake.clone()).await;
+    let (shared, _inv) = shared(&[]);
+    let ghost = shared
+        .registry()
+        .ci_series_id("ghost", "snmp_up".into(), Kind::Gauge, vec![]);
+    push(&shared, &[1]);
+    push(&shared, &[ghost, 2]);
+    push(&shared, &[2]);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(run(url, shared.clone(), stop_rx));
+    wait_until("the queue is empty", || shared.queue().is_empty()).await;
+    let s = fake.snapshot();
+    assert_eq!(
+        seqs(&s.streams[0]),
+        vec![1, 3],
+        "batch 2 is dropped, not sent"
+    );
+    assert_eq!(
+        declared_ids(&s.streams[0][1]),
+        vec![2],
+        "what the dropped batch would have declared is declared by the next one"
+    );
+    assert_eq!(s.rejected, 0);
     stop(stop_tx, task).await;
 }
 

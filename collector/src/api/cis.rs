@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use serde_json::{Value, json};
 
 use super::{ApiJson, AppState};
@@ -34,6 +34,40 @@ pub async fn detail(
         }
         None => Err(Error::NotFound(format!("no CI with id {id}"))),
     }
+}
+
+/// Most events `GET /api/v1/cis/{id}/events` returns at once.
+pub const MAX_EVENTS_LIMIT: usize = 1000;
+
+/// `GET /api/v1/cis/{id}/events?limit=N`: the CI's device events (SNMP
+/// traps), newest first; 100 unless `limit` says otherwise.
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, Error> {
+    if let Some(key) = q.keys().find(|k| k.as_str() != "limit") {
+        return Err(Error::InvalidRequest(format!("unknown parameter {key:?}")));
+    }
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=MAX_EVENTS_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(Error::InvalidRequest(format!(
+                    "limit: must be a number from 1 to {MAX_EVENTS_LIMIT}, got {l:?}"
+                )));
+            }
+        },
+    };
+    let events = tokio::task::spawn_blocking(move || {
+        if state.cmdb.get_ci(&id)?.is_none() {
+            return Err(Error::NotFound(format!("no CI with id {id}")));
+        }
+        Ok(state.cmdb.events(&id, limit)?)
+    })
+    .await??;
+    Ok(Json(json!({ "data": events })))
 }
 
 /// Body of `POST /api/v1/cis`.

@@ -46,6 +46,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/cis", get(cis::list).post(cis::create))
         .route("/api/v1/cis/{id}", get(cis::detail).patch(cis::patch))
+        .route("/api/v1/cis/{id}/events", get(cis::events))
         .route(
             "/api/v1/cis/{id}/relations",
             axum::routing::post(cis::add_relation),

@@ -49,6 +49,14 @@ enum Command {
         /// The CI's id.
         id: String,
     },
+    /// Show a CI's device events (SNMP traps), newest first.
+    Events {
+        /// The CI's id.
+        id: String,
+        /// How many (1-1000).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Run a PromQL selector, e.g. `node_load1{host="web01"}`.
     Query {
         /// The selector.
@@ -235,6 +243,15 @@ async fn run(cli: Cli) -> Result<String, CliError> {
                 })?;
             (body, Box::new(cmdb::render_ci))
         }
+        Command::Events { id, limit } => (
+            client
+                .get(
+                    &["api", "v1", "cis", &id, "events"],
+                    &[("limit", &limit.to_string())],
+                )
+                .await?,
+            Box::new(cmdb::render_events),
+        ),
         Command::Query {
             expr,
             range,

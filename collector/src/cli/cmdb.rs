@@ -16,14 +16,34 @@ pub fn render_cis(body: &Value) -> String {
             cell(&ci["id"]),
             cell(&ci["class"]),
             cell(&ci["name"]),
-            first_of(attrs, &["hostname", "sys_name", "sysName"]),
-            first_of(attrs, &["ip_addresses", "ip_address", "ip"]),
+            first_of(attrs, &["hostname", "sysName"]),
+            first_of(
+                attrs,
+                &["ip_addresses", "management_ip", "ip_address", "ip"],
+            ),
             os(attrs),
             cell(&ci["updated_at"]),
         ]);
     }
     if t.is_empty() {
         return "no CIs\n".into();
+    }
+    t.render()
+}
+
+/// A CI's events as a table: AT, KIND, SOURCE, SUMMARY.
+pub fn render_events(body: &Value) -> String {
+    let mut t = Table::new(&["AT", "KIND", "SOURCE", "SUMMARY"]).max_cell(100);
+    for e in body["data"].as_array().into_iter().flatten() {
+        t.row([
+            cell(&e["at"]),
+            cell(&e["kind"]),
+            cell(&e["source"]),
+            cell(&e["summary"]),
+        ]);
+    }
+    if t.is_empty() {
+        return "no events\n".into();
     }
     t.render()
 }

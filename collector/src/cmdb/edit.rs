@@ -33,6 +33,10 @@ pub const CI_CLASSES: &[&str] = &[
     "database",
     "service",
     "terminal",
+    "wireless",
+    "printer",
+    "server",
+    "other",
 ];
 
 /// Accepted values of the `criticality` attribute (default medium).
@@ -161,7 +165,8 @@ impl Cmdb {
         target: &str,
         actor: &str,
     ) -> Result<(), Error> {
-        self.change_relation(id, kind, target, actor, true)
+        self.set_relation(id, kind, target, &format!("user:{actor}"), true)?;
+        Ok(())
     }
 
     /// Removes a relation, recorded in the CI's history.
@@ -172,17 +177,24 @@ impl Cmdb {
         target: &str,
         actor: &str,
     ) -> Result<(), Error> {
-        self.change_relation(id, kind, target, actor, false)
+        if self.set_relation(id, kind, target, &format!("user:{actor}"), false)? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("no relation {id} {kind} {target}")))
+        }
     }
 
-    fn change_relation(
+    /// Adds or removes a relation on behalf of `source` (`user:<actor>`,
+    /// `snmp:<agent>`), recorded in the CI's history. Returns whether anything
+    /// changed: adding an existing relation or removing a missing one is a no-op.
+    pub fn set_relation(
         &self,
         id: &str,
         kind: &str,
         target: &str,
-        actor: &str,
+        source: &str,
         add: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         if !RELATION_KINDS.contains(&kind) {
             return Err(Error::InvalidRequest(format!(
                 "kind: must be one of {}, got {kind:?}",
@@ -203,11 +215,7 @@ impl Cmdb {
         let key = keys::ci_relation(id, kind, target);
         let exists = self.db.get(Cf::Cmdb, &key)?.is_some();
         if exists == add {
-            return if add {
-                Ok(())
-            } else {
-                Err(Error::NotFound(format!("no relation {id} {kind} {target}")))
-            };
+            return Ok(false);
         }
         let now = now_ms();
         let cf = self.db.cf(Cf::Cmdb);
@@ -228,7 +236,7 @@ impl Cmdb {
             attribute: format!("relation.{kind}"),
             old,
             new,
-            source: format!("user:{actor}"),
+            source: source.to_string(),
         };
         let counter = self
             .change_counter
@@ -239,8 +247,8 @@ impl Cmdb {
             serde_json::to_vec(&change).unwrap_or_default(),
         );
         self.db.write(batch, true)?;
-        tracing::info!(ci = id, kind, target, add, actor, "CI relation changed");
-        Ok(())
+        tracing::info!(ci = id, kind, target, add, source, "CI relation changed");
+        Ok(true)
     }
 
     /// CIs this CI depends on or is connected to (its possible root causes).

@@ -5,11 +5,15 @@
 //! touches the attributes that source owns, and every change is recorded with
 //! the old and new value, the time and the source.
 
+mod devices;
 mod edit;
+mod events;
 mod inventory;
 mod record;
 
+pub use devices::{DEVICE_ATTRIBUTES, DeviceOutcome, DeviceUpdate, Neighbour, match_neighbour};
 pub use edit::{CI_CLASSES, CRITICALITIES, RELATION_KINDS, check_id};
+pub use events::{DeviceEventRecord, EVENT_KINDS};
 pub use inventory::{AGENT_ATTRIBUTES, inventory_attributes};
 pub use record::{Change, Ci, CiDetail, Relation};
 

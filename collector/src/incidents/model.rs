@@ -128,6 +128,9 @@ impl CiSnapshot {
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
+        // Hosts report hostname, ip_addresses, serial_number and OS; polled
+        // devices sysName, management_ip, serial, sysLocation and firmware.
+        let first = |keys: &[&str]| keys.iter().find_map(|k| text(k));
         let ip_addresses = match ci.attributes.get("ip_addresses") {
             Some(Value::Array(a)) => a
                 .iter()
@@ -135,20 +138,20 @@ impl CiSnapshot {
                 .map(str::to_string)
                 .collect(),
             Some(Value::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
+            _ => text("management_ip").into_iter().collect(),
         };
         Self {
             name: ci.name.clone(),
             class: ci.class.clone(),
-            hostname: text("hostname"),
+            hostname: first(&["hostname", "sysName"]),
             ip_addresses,
             vendor: text("vendor"),
             model: text("model"),
-            serial_number: text("serial_number"),
-            location: text("location"),
+            serial_number: first(&["serial_number", "serial"]),
+            location: first(&["location", "sysLocation"]),
             os_name: text("os_name"),
-            os_version: text("os_version"),
-            owner: text("owner"),
+            os_version: first(&["os_version", "firmware_revision", "software_revision"]),
+            owner: first(&["owner", "sysContact"]),
             department: text("department"),
             criticality: text("criticality"),
         }

@@ -3,6 +3,7 @@
 //! the benches drive the same code.
 
 mod agents;
+mod devices;
 mod observer;
 mod service;
 pub mod validate;
@@ -31,9 +32,21 @@ pub struct StreamSession {
     /// The agent on the other end.
     pub agent_id: String,
     /// The CI the agent reports for.
-    pub ci: CiContext,
-    /// Stream-local id → (stored series, its definition, declaration fingerprint).
-    declared: HashMap<u32, (SeriesId, Arc<SeriesDef>, u64)>,
+    pub ci: Arc<CiContext>,
+    /// Devices the agent reported on this stream, by CI id.
+    devices: HashMap<String, Arc<CiContext>>,
+    /// Stream-local id → the stored series it names.
+    declared: HashMap<u32, Declared>,
+}
+
+/// A stream-local series id's meaning.
+struct Declared {
+    series: SeriesId,
+    def: Arc<SeriesDef>,
+    /// Fingerprint of the declaration, to spot conflicting redeclarations.
+    fingerprint: u64,
+    /// The CI the series belongs to.
+    ci: Arc<CiContext>,
 }
 
 /// See the module docs.
@@ -52,11 +65,12 @@ fn validate_agent_id(id: &str) -> Result<(), Error> {
 }
 
 /// A cheap fingerprint of a series declaration, to spot conflicting redeclarations.
-fn def_fingerprint(labels: &[(String, String)], kind: i32) -> u64 {
+fn def_fingerprint(labels: &[(String, String)], kind: i32, ci_id: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     labels.hash(&mut h);
     kind.hash(&mut h);
+    ci_id.hash(&mut h);
     h.finish()
 }
 
@@ -135,17 +149,18 @@ impl Ingestor {
             || ("host".to_string(), hello.agent_id.clone()),
             |ci| (ci.class, ci.name),
         );
-        let ci = CiContext {
+        let ci = Arc::new(CiContext {
             id: hello.agent_id.clone(),
             class,
             name,
-        };
+        });
         if let Some(o) = &self.observer {
             o.seen(&ci, now_ms());
         }
         Ok(StreamSession {
             agent_id: hello.agent_id.clone(),
             ci,
+            devices: HashMap::new(),
             declared: HashMap::new(),
         })
     }
@@ -225,32 +240,45 @@ impl Ingestor {
         let mut new_defs = Vec::with_capacity(batch.series.len());
         for def in &batch.series {
             let labels = validate::series_labels(def, &self.limits)?;
-            let fp = def_fingerprint(&labels, def.kind);
-            if let Some((_, _, known)) = session.declared.get(&def.id)
-                && *known != fp
+            let ci = session.ci_of(def)?;
+            let fp = def_fingerprint(&labels, def.kind, &def.ci_id);
+            if let Some(known) = session.declared.get(&def.id)
+                && known.fingerprint != fp
             {
                 return Err(Invalid::Redeclared { id: def.id }.into());
             }
-            new_defs.push((def.id, labels, def.kind, fp));
+            new_defs.push((def.id, labels, def.kind, fp, ci));
         }
         let in_batch: std::collections::HashSet<u32> = new_defs.iter().map(|d| d.0).collect();
-        validate::samples(&batch, &self.limits, now_ms(), |id| {
+        let now = now_ms();
+        validate::samples(&batch, &self.limits, now, |id| {
             in_batch.contains(&id) || session.declared.contains_key(&id)
+        })?;
+        validate::events(&batch.events, now, self.limits.max_future_ms, |ci| {
+            session.devices.contains_key(ci)
         })?;
 
         let sync = self.storage.sync_writes();
         let to_resolve: Vec<_> = new_defs
             .iter()
-            .map(|(_, labels, kind, _)| (labels.as_slice(), *kind))
+            .map(|(_, labels, kind, _, _)| (labels.as_slice(), *kind))
             .collect();
         let series = self.storage.series().resolve_all(&to_resolve, sync)?;
-        for ((id, _, _, fp), series) in new_defs.into_iter().zip(series) {
+        for ((id, _, _, fingerprint, ci), series) in new_defs.into_iter().zip(series) {
             let def = self.storage.series().get(series).ok_or_else(|| {
                 crate::storage::StorageError::Corrupt(format!(
                     "series {series} vanished from the index"
                 ))
             })?;
-            session.declared.insert(id, (series, def, fp));
+            session.declared.insert(
+                id,
+                Declared {
+                    series,
+                    def,
+                    fingerprint,
+                    ci,
+                },
+            );
         }
 
         let agent = self.agents.lock(&session.agent_id)?;
@@ -263,11 +291,15 @@ impl Ingestor {
             .iter()
             .zip(&batch.timestamps_ms)
             .zip(&batch.values)
-            .map(|((id, ts), v)| (session.declared[id].0, *ts, *v))
+            .map(|((id, ts), v)| (session.declared[id].series, *ts, *v))
             .collect();
-        let extra = self.agents.seq_record(&session.agent_id, batch.seq);
+        let mut extra = self.agents.seq_record(&session.agent_id, batch.seq);
+        self.add_events(session, &batch.events, &mut extra)?;
         let outcome = self.storage.append(&samples, extra)?;
         *last_seq = batch.seq;
+        for e in &batch.events {
+            self.metrics.device_event(&e.kind);
+        }
         // Evaluate while still holding the agent's lock, so two streams of one
         // agent (during a reconnect) cannot have their batches evaluated out of order.
         if let Some(o) = &self.observer {
@@ -275,14 +307,18 @@ impl Ingestor {
                 .series_ids
                 .iter()
                 .zip(&samples)
-                .map(|(local, &(series, ts_ms, value))| ObservedSample {
-                    series,
-                    def: &session.declared[local].1,
-                    ts_ms,
-                    value,
+                .map(|(local, &(series, ts_ms, value))| {
+                    let declared = &session.declared[local];
+                    ObservedSample {
+                        ci: &declared.ci,
+                        series,
+                        def: &declared.def,
+                        ts_ms,
+                        value,
+                    }
                 })
                 .collect();
-            o.observe(&session.ci, &observed, received);
+            o.observe(&observed, received);
         }
         Ok(Ingested::Stored(outcome))
     }

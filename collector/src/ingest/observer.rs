@@ -20,6 +20,8 @@ pub struct CiContext {
 /// One sample that was just durably stored.
 #[derive(Debug, Clone, Copy)]
 pub struct ObservedSample<'a> {
+    /// The CI the series belongs to (the agent's host or a device it polls).
+    pub ci: &'a CiContext,
     /// Stored series id.
     pub series: SeriesId,
     /// Its definition (labels, kind).
@@ -32,8 +34,8 @@ pub struct ObservedSample<'a> {
 
 /// Looks at every batch after it is durably stored, before it is acknowledged.
 pub trait SampleObserver: Send + Sync {
-    /// A stored batch of `ci`'s samples; `received` is when the batch arrived.
-    fn observe(&self, ci: &CiContext, samples: &[ObservedSample<'_>], received: std::time::Instant);
+    /// A stored batch of samples; `received` is when the batch arrived.
+    fn observe(&self, samples: &[ObservedSample<'_>], received: std::time::Instant);
     /// `ci`'s agent connected or sent data at `now_ms` (for no-data detection).
     fn seen(&self, ci: &CiContext, now_ms: i64);
 }

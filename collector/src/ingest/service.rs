@@ -176,6 +176,31 @@ async fn run_stream(
                     Err(e) => Err(Status::from(Error::from(e))),
                 }
             }
+            Msg::Device(report) => {
+                let ing = ingestor.clone();
+                let res = tokio::task::spawn_blocking(move || {
+                    let result = ing.update_device(&mut session, &report);
+                    (session, result)
+                })
+                .await;
+                match res {
+                    Ok((s, result)) => {
+                        session = s;
+                        match result {
+                            Ok(()) => continue,
+                            Err(e) => {
+                                metrics.reject("device_report");
+                                tracing::warn!(agent = %agent, error = %e, "device report refused");
+                                Err(Status::from(e))
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::from(Error::from(e)))).await;
+                        return;
+                    }
+                }
+            }
             Msg::Hello(_) => {
                 metrics.reject("protocol");
                 Err(

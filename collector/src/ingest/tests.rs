@@ -8,7 +8,7 @@ use tocsin_proto::v1::{Hello, Inventory, Label, RegisterRequest, SampleBatch, Se
 use super::*;
 use crate::storage::StorageOptions;
 
-fn setup(dir: &std::path::Path) -> (Ingestor, Arc<Storage>, Arc<Metrics>) {
+pub(super) fn setup(dir: &std::path::Path) -> (Ingestor, Arc<Storage>, Arc<Metrics>) {
     let storage = Arc::new(Storage::open(dir, StorageOptions { sync_writes: false }).unwrap());
     let cmdb = Arc::new(Cmdb::new(storage.db().clone()));
     let metrics = Arc::new(Metrics::default());
@@ -20,7 +20,7 @@ fn setup(dir: &std::path::Path) -> (Ingestor, Arc<Storage>, Arc<Metrics>) {
     )
 }
 
-fn register(ing: &Ingestor, id: &str) -> u64 {
+pub(super) fn register(ing: &Ingestor, id: &str) -> u64 {
     let inv = Inventory {
         hostname: "h1".into(),
         cpu_cores: 4,
@@ -35,7 +35,7 @@ fn register(ing: &Ingestor, id: &str) -> u64 {
     .last_acked_seq
 }
 
-fn def(id: u32, host: &str) -> SeriesDef {
+pub(super) fn def(id: u32, host: &str) -> SeriesDef {
     SeriesDef {
         id,
         metric: "m".into(),
@@ -44,16 +44,18 @@ fn def(id: u32, host: &str) -> SeriesDef {
             value: host.into(),
         }],
         kind: 1,
+        ci_id: String::new(),
     }
 }
 
-fn batch(seq: u64, defs: Vec<SeriesDef>, samples: &[(u32, i64, f64)]) -> SampleBatch {
+pub(super) fn batch(seq: u64, defs: Vec<SeriesDef>, samples: &[(u32, i64, f64)]) -> SampleBatch {
     SampleBatch {
         seq,
         series: defs,
         series_ids: samples.iter().map(|s| s.0).collect(),
         timestamps_ms: samples.iter().map(|s| s.1).collect(),
         values: samples.iter().map(|s| s.2).collect(),
+        events: Vec::new(),
     }
 }
 
@@ -179,7 +181,7 @@ struct Recorder {
 }
 
 impl SampleObserver for Recorder {
-    fn observe(&self, _: &CiContext, samples: &[ObservedSample<'_>], _: std::time::Instant) {
+    fn observe(&self, samples: &[ObservedSample<'_>], _: std::time::Instant) {
         self.observed
             .fetch_add(samples.len(), std::sync::atomic::Ordering::SeqCst);
     }

@@ -1,7 +1,7 @@
 //! Validation of everything an agent sends, before anything is stored.
 
 use thiserror::Error;
-use tocsin_proto::v1::{SampleBatch, SeriesDef};
+use tocsin_proto::v1::{DeviceEvent, SampleBatch, SeriesDef};
 
 use crate::query::Labels;
 
@@ -92,6 +92,12 @@ pub enum Invalid {
     /// NaN or infinite value.
     #[error("sample {index}: value {value} is not a finite number")]
     NonFinite { index: usize, value: f64 },
+    /// A series of a CI the stream did not report.
+    #[error("series {id}: CI {ci:?} was not reported with a DeviceReport on this stream")]
+    UnknownCi { id: u32, ci: String },
+    /// A malformed event.
+    #[error("event {index}: {problem}")]
+    Event { index: usize, problem: String },
 }
 
 impl Invalid {
@@ -111,6 +117,8 @@ impl Invalid {
             Invalid::Undeclared { .. } => "undeclared_series",
             Invalid::Timestamp { .. } => "invalid_timestamp",
             Invalid::NonFinite { .. } => "non_finite_value",
+            Invalid::UnknownCi { .. } => "unknown_ci",
+            Invalid::Event { .. } => "invalid_event",
         }
     }
 }
@@ -226,6 +234,75 @@ pub fn samples(
     Ok(())
 }
 
+/// Most events in one batch.
+pub const MAX_EVENTS: usize = 1000;
+/// Longest event summary, trap OID, source or field value, in bytes.
+pub const MAX_EVENT_TEXT_BYTES: usize = 4096;
+/// Most varbind fields on one event.
+pub const MAX_EVENT_FIELDS: usize = 128;
+
+/// Checks a batch's events: known CI, known kind, sane time and sizes.
+pub fn events(
+    events: &[DeviceEvent],
+    now_ms: i64,
+    max_future_ms: i64,
+    known_ci: impl Fn(&str) -> bool,
+) -> Result<(), Invalid> {
+    let bad = |index: usize, problem: String| Err(Invalid::Event { index, problem });
+    if events.len() > MAX_EVENTS {
+        return bad(
+            MAX_EVENTS,
+            format!(
+                "batch has {} events, the limit is {MAX_EVENTS}",
+                events.len()
+            ),
+        );
+    }
+    for (index, e) in events.iter().enumerate() {
+        if !e.ci_id.is_empty() && !known_ci(&e.ci_id) {
+            return bad(
+                index,
+                format!(
+                    "CI {:?} was not reported with a DeviceReport on this stream",
+                    e.ci_id
+                ),
+            );
+        }
+        if !crate::cmdb::EVENT_KINDS.contains(&e.kind.as_str()) {
+            return bad(
+                index,
+                format!(
+                    "kind {:?} is not one of {}",
+                    e.kind,
+                    crate::cmdb::EVENT_KINDS.join(", ")
+                ),
+            );
+        }
+        if e.timestamp_ms < MIN_TIMESTAMP_MS || e.timestamp_ms > now_ms + max_future_ms {
+            return bad(
+                index,
+                format!("timestamp {} ms is out of range", e.timestamp_ms),
+            );
+        }
+        if e.fields.len() > MAX_EVENT_FIELDS {
+            return bad(
+                index,
+                format!("{} fields, the limit is {MAX_EVENT_FIELDS}", e.fields.len()),
+            );
+        }
+        let texts = [&e.summary, &e.trap_oid, &e.source]
+            .into_iter()
+            .chain(e.fields.iter().flat_map(|(k, v)| [k, v]));
+        if texts.into_iter().any(|t| t.len() > MAX_EVENT_TEXT_BYTES) {
+            return bad(
+                index,
+                format!("a text field is longer than {MAX_EVENT_TEXT_BYTES} bytes"),
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +331,7 @@ mod tests {
                 })
                 .collect(),
             kind: 1,
+            ci_id: String::new(),
         }
     }
 
@@ -296,6 +374,7 @@ mod tests {
             series_ids: ids,
             timestamps_ms: ts,
             values: vals,
+            events: Vec::new(),
         };
         let ok = |_: u32| true;
         assert!(samples(&batch(vec![1], vec![now], vec![1.0]), &limits(), now, ok).is_ok());

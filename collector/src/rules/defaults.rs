@@ -1,5 +1,6 @@
-//! The built-in rules for hosts, in the rules-file format, in the spirit of
-//! Zabbix's "Linux by agent" template and the node-exporter mixin.
+//! The built-in rules for hosts and SNMP-polled devices, in the rules-file
+//! format, in the spirit of Zabbix's "Linux by agent" and "Network generic
+//! device by SNMP" templates and the node-exporter mixin.
 //!
 //! A `[[rule]]` in the user's file with the same name replaces a built-in
 //! whole; `name = "x"` + `enabled = false` switches one off;
@@ -121,6 +122,71 @@ recover_for = "5m"
 object_labels = ["interface"]
 title = "Interface {{labels.interface}} on {{ci}} has {{value}} transmit errors/s"
 description = "Interface {{labels.interface}} on {{ci}} counts {{value}} transmit errors per second over 5 minutes, above {{threshold}}/s."
+
+# Devices polled by SNMP (agent/src/devices): the agent reports the derived
+# series device_reachable and snmp_if_link_down, so each condition is one series.
+
+[[rule]]
+name = "device_unreachable"
+selector = "device_reachable"
+comparison = "<"
+thresholds = { major = 1 }
+recovery = 1
+title = "{{ci}} is unreachable"
+description = "{{ci}} answers neither SNMP nor ICMP echo from its poller: the device is down, powered off or cut off from the network."
+
+[[rule]]
+name = "device_interface_down"
+selector = "snmp_if_link_down"
+thresholds = { general = 0.5 }
+recovery = 0.5
+object_labels = ["interface"]
+title = "Interface {{labels.interface}} on {{ci}} is down"
+description = "Interface {{labels.interface}} ({{labels.alias}}) on {{ci}} is administratively up but its link is down."
+
+[[rule]]
+name = "device_interface_in_errors"
+selector = "snmp_if_in_errors_total"
+rate = "5m"
+thresholds = { warning = 1, general = 10 }
+for = "5m"
+recovery = 0.5
+recover_for = "5m"
+object_labels = ["interface"]
+title = "Interface {{labels.interface}} on {{ci}} receives {{value}} errors/s"
+description = "Interface {{labels.interface}} ({{labels.alias}}) on {{ci}} counts {{value}} inbound errors per second over 5 minutes, above {{threshold}}/s: check the cable, the optics and the far end."
+
+[[rule]]
+name = "device_interface_out_errors"
+selector = "snmp_if_out_errors_total"
+rate = "5m"
+thresholds = { warning = 1, general = 10 }
+for = "5m"
+recovery = 0.5
+recover_for = "5m"
+object_labels = ["interface"]
+title = "Interface {{labels.interface}} on {{ci}} has {{value}} outbound errors/s"
+description = "Interface {{labels.interface}} ({{labels.alias}}) on {{ci}} counts {{value}} outbound errors per second over 5 minutes, above {{threshold}}/s."
+
+[[rule]]
+name = "device_storage_full"
+selector = 'snmp_hr_storage_used_percent{type=~"fixed_disk|network_disk|removable_disk|flash_memory"}'
+thresholds = { warning = 85, general = 95 }
+for = "5m"
+recovery = 80
+recover_for = "5m"
+object_labels = ["storage"]
+title = "Storage {{labels.storage}} on {{ci}} is {{value}}% used"
+description = "Storage {{labels.storage}} ({{labels.type}}) on {{ci}} is {{value}}% used, above the {{severity}} threshold of {{threshold}}%."
+
+[[rule]]
+name = "device_rebooted"
+selector = "snmp_uptime_seconds"
+comparison = "<"
+thresholds = { warning = 600 }
+recovery = 600
+title = "{{ci}} restarted {{value}} seconds ago"
+description = "The SNMP uptime of {{ci}} is {{value}} s: the device (or its management agent) restarted within the last 10 minutes. The incident resolves itself once the uptime passes 10 minutes."
 "#;
 
 /// The built-in rules (parsed once).
@@ -157,7 +223,16 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(n, builtin_rules().len());
         let names: Vec<_> = builtin_rules().iter().map(|r| r.name.as_str()).collect();
-        for want in ["cpu_high", "memory_high", "filesystem_full", "disk_busy"] {
+        for want in [
+            "cpu_high",
+            "memory_high",
+            "filesystem_full",
+            "disk_busy",
+            "device_unreachable",
+            "device_interface_down",
+            "device_storage_full",
+            "device_rebooted",
+        ] {
             assert!(names.contains(&want), "{names:?}");
         }
         assert!(builtin_rules().iter().all(|r| r.builtin && r.enabled));

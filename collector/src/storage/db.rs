@@ -144,20 +144,24 @@ impl Db {
         cf: Cf,
         prefix: &[u8],
     ) -> Result<Option<KeyValue>, StorageError> {
+        self.iter_prefix_rev(cf, prefix).next().transpose()
+    }
+
+    /// Iterates over every key starting with `prefix`, greatest first.
+    pub fn iter_prefix_rev<'a>(
+        &'a self,
+        cf: Cf,
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = Result<KeyValue, StorageError>> + 'a {
         let mut ro = ReadOptions::default();
         ro.set_iterate_lower_bound(prefix.to_vec());
-        let mode = match prefix_successor(prefix) {
-            Some(upper) => {
-                ro.set_iterate_upper_bound(upper);
-                IteratorMode::End
-            }
-            None => IteratorMode::End,
-        };
-        match self.inner.iterator_cf_opt(self.cf(cf), ro, mode).next() {
-            Some(Ok((k, v))) if k.starts_with(prefix) => Ok(Some((k, v))),
-            Some(Err(e)) => Err(e.into()),
-            _ => Ok(None),
+        if let Some(upper) = prefix_successor(prefix) {
+            ro.set_iterate_upper_bound(upper);
         }
+        self.inner
+            .iterator_cf_opt(self.cf(cf), ro, IteratorMode::End)
+            .map(|r| r.map_err(StorageError::from))
+            .take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
     }
 
     /// Approximate on-disk (SST) and in-memory (memtable) bytes of a column family.

@@ -175,6 +175,7 @@ async fn drive(
             value: "p1".into(),
         }],
         kind: MetricKind::Gauge as i32,
+        ci_id: String::new(),
     });
     let mut tick = tokio::time::interval(interval);
     // A slow ack delays the next probe rather than causing a burst of them.
@@ -191,6 +192,7 @@ async fn drive(
             series_ids: vec![0],
             timestamps_ms: vec![ts],
             values: vec![value],
+            events: Vec::new(),
         };
         let sent = Instant::now();
         tx.send(AgentMessage {

@@ -22,25 +22,52 @@ pub fn decode_ci(key: &[u8]) -> Result<String, StorageError> {
 
 /// Prefix of every change record of one CI.
 pub fn ci_change_prefix(id: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(2 + id.len());
-    k.push(CI_CHANGE);
+    timed_prefix(CI_CHANGE, id)
+}
+
+/// `[CI_CHANGE][ci id 0x00][time ms, ordered][counter u32]`: changes of a CI in time order.
+pub fn ci_change(id: &str, at_ms: i64, counter: u32) -> Vec<u8> {
+    timed(CI_CHANGE, id, at_ms, counter)
+}
+
+/// Decodes a [`ci_change`] key into (ci id, time, counter).
+pub fn decode_ci_change(key: &[u8]) -> Result<(String, i64, u32), StorageError> {
+    decode_timed(CI_CHANGE, "ci change", key)
+}
+
+/// Prefix of every event of one CI.
+pub fn ci_event_prefix(id: &str) -> Vec<u8> {
+    timed_prefix(CI_EVENT, id)
+}
+
+/// `[CI_EVENT][ci id 0x00][time ms, ordered][counter u32]`: events of a CI in time order.
+pub fn ci_event(id: &str, at_ms: i64, counter: u32) -> Vec<u8> {
+    timed(CI_EVENT, id, at_ms, counter)
+}
+
+/// Decodes a [`ci_event`] key into (ci id, time, counter).
+pub fn decode_ci_event(key: &[u8]) -> Result<(String, i64, u32), StorageError> {
+    decode_timed(CI_EVENT, "ci event", key)
+}
+
+fn timed_prefix(prefix: u8, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + id.len() + 12);
+    k.push(prefix);
     k.extend_from_slice(id.as_bytes());
     k.push(0);
     k
 }
 
-/// `[CI_CHANGE][ci id 0x00][time ms, ordered][counter u32]`: changes of a CI in time order.
-pub fn ci_change(id: &str, at_ms: i64, counter: u32) -> Vec<u8> {
-    let mut k = ci_change_prefix(id);
+fn timed(prefix: u8, id: &str, at_ms: i64, counter: u32) -> Vec<u8> {
+    let mut k = timed_prefix(prefix, id);
     k.extend_from_slice(&ts_to_ordered(at_ms).to_be_bytes());
     k.extend_from_slice(&counter.to_be_bytes());
     k
 }
 
-/// Decodes a [`ci_change`] key into (ci id, time, counter).
-pub fn decode_ci_change(key: &[u8]) -> Result<(String, i64, u32), StorageError> {
-    let err = || corrupt("ci change", key);
-    let rest = key.strip_prefix(&[CI_CHANGE]).ok_or_else(err)?;
+fn decode_timed(prefix: u8, what: &str, key: &[u8]) -> Result<(String, i64, u32), StorageError> {
+    let err = || corrupt(what, key);
+    let rest = key.strip_prefix(&[prefix]).ok_or_else(err)?;
     if rest.len() < 14 {
         return Err(err());
     }
@@ -111,5 +138,13 @@ mod tests {
             ("a".into(), "connected_to".into(), "b".into())
         );
         assert!(decode_ci_relation(&[CI_RELATION, b'a', 0]).is_err());
+        let e = ci_event("sw1", -5, 7);
+        assert_eq!(decode_ci_event(&e).unwrap(), ("sw1".into(), -5, 7));
+        assert!(ci_event("sw1", -5, 7) < ci_event("sw1", 0, 0));
+        assert!(
+            decode_ci_change(&e).is_err(),
+            "an event key is not a change key"
+        );
+        assert!(e.starts_with(&ci_event_prefix("sw1")));
     }
 }

@@ -44,6 +44,8 @@ pub const CI: u8 = 0x50;
 pub const CI_CHANGE: u8 = 0x51;
 /// Prefix: a CI relation (CF `cmdb`).
 pub const CI_RELATION: u8 = 0x52;
+/// Prefix: an event a device sent about itself, e.g. an SNMP trap (CF `cmdb`).
+pub const CI_EVENT: u8 = 0x53;
 /// Prefix: an incident record by id (CF `incidents`).
 pub const INCIDENT: u8 = 0x60;
 /// Prefix: dedup key → id of the latest incident with that key (CF `incidents`).
@@ -123,6 +125,7 @@ mod tests {
             CI,
             CI_CHANGE,
             CI_RELATION,
+            CI_EVENT,
             INCIDENT,
             INCIDENT_BY_KEY,
             INCIDENT_TIMELINE,

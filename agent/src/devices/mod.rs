@@ -1,0 +1,326 @@
+//! Devices polled by SNMP (and pinged), each reported as its own CI.
+//!
+//! One [`DeviceTask`] per `[[snmp]]` target polls on its own interval, so a
+//! slow or dead device never delays another. A round runs the SNMP poll and
+//! the ICMP check ([`ping`]) concurrently, stores the device's
+//! [`DeviceReport`](tocsin_proto::v1::DeviceReport) ([`report`]) and only then
+//! queues its samples ([`samples`]) on the device's CI, so the transport can
+//! always send a device's report before the first batch that uses it.
+//! [`enqueue_device_data`] is the same path for the SNMP trap receiver.
+
+pub mod directory;
+pub mod health;
+pub mod ping;
+pub mod report;
+pub mod samples;
+pub mod traps;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tocsin_proto::v1::{DeviceEvent, DeviceReport};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::Shared;
+use crate::error::Result;
+use crate::queue::split_with_events;
+use crate::snmp::{PolledSample, SnmpTarget, Transports, poll_with};
+
+pub use directory::{DeviceDirectory, InterfaceInfo};
+pub use health::{Change, Health};
+pub use ping::{IcmpResult, Pinger};
+pub use report::{ReportStore, build_report};
+pub use samples::RoundFacts;
+
+/// What one round did, for callers that want to know (tests, logs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundOutcome {
+    /// Whether SNMP or ICMP answered.
+    pub reachable: bool,
+    /// Whether the stored report is complete.
+    pub complete: bool,
+    /// Samples queued.
+    pub samples: usize,
+}
+
+/// Most SNMP polls in flight at once. A poll walks about 45 columns at
+/// once and holds ~0.5 MB while it runs; device tasks that tick together
+/// would otherwise all poll at the same moment (measured: 106 MB peak for
+/// 200 devices unbounded, 16 MB with a cap of 16, at a shorter cycle).
+pub const MAX_CONCURRENT_POLLS: usize = 24;
+
+/// What the device tasks of one agent share: the ICMP pinger, the SNMP
+/// sockets, and the slots that bound concurrent polls.
+#[derive(Debug, Clone)]
+pub struct PollResources {
+    /// ICMP echo.
+    pub pinger: Arc<Pinger>,
+    /// SNMP sockets.
+    pub transports: Transports,
+    /// One permit per poll in flight.
+    pub slots: Arc<Semaphore>,
+}
+
+impl Default for PollResources {
+    fn default() -> Self {
+        Self {
+            pinger: Arc::new(Pinger::new()),
+            transports: Transports::new(),
+            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS)),
+        }
+    }
+}
+
+/// Polls one device on its interval.
+#[derive(Debug)]
+pub struct DeviceTask {
+    target: SnmpTarget,
+    id: String,
+    fallback_name: String,
+    resources: PollResources,
+    errors_total: BTreeMap<String, u64>,
+    health: Health,
+}
+
+impl DeviceTask {
+    /// A task for `target` (validated), polling with the shared `resources`.
+    pub fn new(target: SnmpTarget, resources: PollResources) -> Self {
+        Self {
+            id: target.device_id(),
+            fallback_name: target.display_name(),
+            target,
+            resources,
+            errors_total: BTreeMap::new(),
+            health: Health::default(),
+        }
+    }
+
+    /// The device's CI id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Polls every interval (the first time at once) until `shutdown` turns
+    /// true; a round in progress is abandoned on shutdown.
+    pub async fn run(mut self, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.target.interval);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        while !*shutdown.borrow() {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            tokio::select! {
+                r = self.poll_once(&shared) => if let Err(e) = r {
+                    tracing::error!(device = %self.id, error = %e, "cannot queue the device's samples");
+                },
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// One round: SNMP poll and ICMP check, then the report is stored and the
+    /// samples (all stamped with the round's start) are queued.
+    pub async fn poll_once(&mut self, shared: &Shared) -> Result<RoundOutcome> {
+        let ts_ms = now_ms();
+        let t = &self.target;
+        let snmp = async {
+            // The semaphore is never closed; without a permit, poll anyway.
+            let _slot = self.resources.slots.acquire().await.ok();
+            let started = Instant::now();
+            let p = poll_with(t, &self.resources.transports).await;
+            (p, started.elapsed())
+        };
+        let icmp = async {
+            if t.icmp {
+                Some(
+                    self.resources
+                        .pinger
+                        .check(&t.address, t.icmp_probes, t.timeout)
+                        .await,
+                )
+            } else {
+                None
+            }
+        };
+        let ((polled, duration), icmp) = tokio::join!(snmp, icmp);
+
+        shared.directory.update(&self.id, &polled);
+        let previous = shared.devices.get(&self.id);
+        let report = build_report(
+            &self.id,
+            t.class,
+            &self.fallback_name,
+            &polled,
+            previous.as_ref(),
+        );
+        let complete = report.complete;
+        if shared.devices.store(report) {
+            tracing::debug!(device = %self.id, complete, "device report changed");
+        }
+
+        for e in &polled.errors {
+            *self.errors_total.entry(e.subtree.clone()).or_insert(0) += 1;
+        }
+        let facts = RoundFacts {
+            snmp_up: polled.reachable,
+            duration,
+            errors_total: &self.errors_total,
+            icmp: icmp.as_ref(),
+        };
+        let reachable = facts.reachable();
+        let all = samples::round_samples(polled.samples, &facts);
+        for change in self.health.observe(reachable, &polled.errors) {
+            self.log(change);
+        }
+        let n = queue_samples(shared, &self.id, ts_ms, all, Vec::new())?;
+        Ok(RoundOutcome {
+            reachable,
+            complete,
+            samples: n,
+        })
+    }
+
+    fn log(&self, change: Change) {
+        let (device, address) = (&self.id, &self.target.address);
+        match change {
+            Change::Reachable => tracing::info!(device, address, "device reachable"),
+            Change::Unreachable { error } => {
+                tracing::warn!(device, address, error, "device unreachable")
+            }
+            Change::Errors(errors) => tracing::warn!(
+                device,
+                address,
+                errors = %errors.join("; "),
+                "part of the device's poll fails"
+            ),
+            Change::ErrorsCleared => tracing::info!(device, address, "device poll complete again"),
+        }
+    }
+}
+
+/// Registers every target in the directory and spawns its task; the tasks
+/// share one ICMP pinger and stop when `shutdown` turns true.
+pub fn spawn_all(
+    targets: &[SnmpTarget],
+    shared: &Arc<Shared>,
+    shutdown: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let resources = PollResources::default();
+    targets
+        .iter()
+        .map(|t| {
+            shared.directory.register(t);
+            let task = DeviceTask::new(t.clone(), resources.clone());
+            tracing::info!(
+                device = %task.id(),
+                address = %t.address,
+                port = t.port,
+                class = t.class.as_str(),
+                interval = %humantime::format_duration(t.interval),
+                icmp = t.icmp,
+                "polling device"
+            );
+            tokio::spawn(task.run(shared.clone(), shutdown.clone()))
+        })
+        .collect()
+}
+
+/// Queues samples and events of device `ci_id` (empty = the agent's host CI),
+/// all samples at `ts_ms`, exactly as a poll does: the same series and labels,
+/// in batches with the events, and wakes the transport. For the SNMP trap
+/// receiver.
+///
+/// A device without a report yet (a trap before its first poll) gets a
+/// provisional, incomplete one if it is configured; samples of an unknown
+/// device are dropped and its events are attached to the host CI, so nothing
+/// queued ever names a CI the collector was not told about.
+pub fn enqueue_device_data(
+    shared: &Shared,
+    ci_id: &str,
+    ts_ms: i64,
+    samples: Vec<PolledSample>,
+    mut events: Vec<DeviceEvent>,
+) {
+    let samples = if ensure_report(shared, ci_id) {
+        samples
+    } else {
+        tracing::debug!(
+            device = ci_id,
+            dropped = samples.len(),
+            "samples of an unknown device dropped"
+        );
+        Vec::new()
+    };
+    for e in &mut events {
+        if !ensure_report(shared, &e.ci_id) {
+            tracing::debug!(device = %e.ci_id, kind = %e.kind, "event of an unknown device attached to the host");
+            e.ci_id.clear();
+        }
+    }
+    if let Err(e) = queue_samples(shared, ci_id, ts_ms, samples, events) {
+        tracing::error!(device = ci_id, error = %e, "cannot queue device data");
+    }
+}
+
+/// Whether CI `ci_id` may be used in a batch: the host, or a device with a
+/// report (a configured device without one gets a provisional report).
+fn ensure_report(shared: &Shared, ci_id: &str) -> bool {
+    if ci_id.is_empty() || shared.devices.contains(ci_id) {
+        return true;
+    }
+    let Some((class, name)) = shared.directory.class_and_name(ci_id) else {
+        return false;
+    };
+    shared.devices.store(DeviceReport {
+        device_id: ci_id.to_owned(),
+        class: class.as_str().to_owned(),
+        name,
+        ..Default::default()
+    });
+    true
+}
+
+/// Interns `samples` on `ci_id`, queues them with `events`, and wakes the
+/// transport. Returns the number of samples queued.
+fn queue_samples(
+    shared: &Shared,
+    ci_id: &str,
+    ts_ms: i64,
+    samples: Vec<PolledSample>,
+    events: Vec<DeviceEvent>,
+) -> Result<usize> {
+    let pairs = shared.registry().intern_polled(ci_id, samples);
+    let batches = split_with_events(&pairs, ts_ms, events, shared.max_batch_samples());
+    if batches.is_empty() {
+        return Ok(0);
+    }
+    let dropped = {
+        let mut q = shared.queue();
+        let mut dropped = 0;
+        for b in batches {
+            dropped += q.push(b)?;
+        }
+        dropped
+    };
+    if dropped > 0 {
+        tracing::debug!(
+            device = ci_id,
+            dropped,
+            "send queue full: oldest batches dropped"
+        );
+    }
+    shared.update_queue_stats();
+    shared.new_batch.notify_one();
+    Ok(pairs.len())
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,255 @@
+//! Devices an agent polls by SNMP (switches, routers, storage…): their CI,
+//! the attributes the poller owns, and the `connected_to` relations derived
+//! from the neighbours the device sees over LLDP.
+//!
+//! LLDP relations point from the neighbour to the device that sees it (a
+//! host depends on its switch port; two switches that see each other end up
+//! related both ways, which topology suppression handles). The matched
+//! neighbours are kept in the device's `lldp_neighbours` attribute, so a
+//! neighbour that disappears shows in the change history and its relation is
+//! removed again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use super::{Ci, Cmdb};
+use crate::error::Error;
+
+/// Attributes an SNMP poller owns on a device CI. When a poll was complete,
+/// those absent from it are removed; `location` and `owner` are only touched
+/// when the poller's configuration sets them (otherwise people own them).
+pub const DEVICE_ATTRIBUTES: &[&str] = &[
+    "sysName",
+    "sysDescr",
+    "sysObjectID",
+    "sysContact",
+    "sysLocation",
+    "vendor",
+    "model",
+    "serial",
+    "hardware_revision",
+    "firmware_revision",
+    "software_revision",
+    "manufacturer",
+    "chassis_descr",
+    "management_ip",
+    "interfaces",
+    "poller",
+    "lldp_neighbours",
+];
+
+/// Attributes a poller may set only when its configuration names them.
+const CONFIGURED_ATTRIBUTES: &[&str] = &["location", "owner"];
+
+/// The relation kind LLDP neighbours become.
+const LLDP_RELATION: &str = "connected_to";
+
+/// One LLDP neighbour as reported by the poller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbour {
+    /// The device's own port.
+    pub local_port: String,
+    /// The neighbour's system name.
+    pub remote_sys_name: String,
+    /// The neighbour's port.
+    pub remote_port: String,
+    /// The neighbour's chassis id (a MAC when it is one).
+    pub remote_chassis_id: String,
+}
+
+/// What a poller reported about one device.
+#[derive(Debug, Clone)]
+pub struct DeviceUpdate {
+    /// Device CI id.
+    pub id: String,
+    /// CI class.
+    pub class: String,
+    /// Display name.
+    pub name: String,
+    /// Attributes (unknown names are dropped, see [`DEVICE_ATTRIBUTES`]).
+    pub attributes: BTreeMap<String, Value>,
+    /// Whether the poll was complete (absent owned attributes are then removed).
+    pub complete: bool,
+    /// LLDP neighbours (used only when complete).
+    pub neighbours: Vec<Neighbour>,
+    /// The agent that polls the device.
+    pub poller: String,
+}
+
+/// What [`Cmdb::upsert_device`] changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DeviceOutcome {
+    /// Attribute changes recorded.
+    pub changes: usize,
+    /// Relations added from LLDP.
+    pub relations_added: usize,
+    /// Relations removed because the neighbour is gone.
+    pub relations_removed: usize,
+    /// Attribute names that were dropped as unknown.
+    pub ignored: Vec<String>,
+}
+
+impl Cmdb {
+    /// Creates or updates a polled device's CI and its LLDP relations.
+    pub fn upsert_device(&self, update: DeviceUpdate) -> Result<DeviceOutcome, Error> {
+        let source = format!("snmp:{}", update.poller);
+        let existing = self.get_ci(&update.id)?;
+        let mut outcome = DeviceOutcome::default();
+        let mut attributes = BTreeMap::new();
+        for (k, v) in update.attributes {
+            if DEVICE_ATTRIBUTES.contains(&k.as_str())
+                || CONFIGURED_ATTRIBUTES.contains(&k.as_str())
+            {
+                attributes.insert(k, v);
+            } else {
+                outcome.ignored.push(k);
+            }
+        }
+        attributes.insert("poller".into(), Value::from(update.poller.clone()));
+        let old_targets = existing.as_ref().map(lldp_targets).unwrap_or_default();
+        let mut new_targets = old_targets.clone();
+        if update.complete {
+            let all = self.list()?;
+            let list = neighbour_list(&update.id, &update.neighbours, &all);
+            new_targets = targets_of(&list);
+            attributes.insert("lldp_neighbours".into(), list);
+        }
+        let mut owned: Vec<&str> = attributes.keys().map(String::as_str).collect();
+        if update.complete {
+            owned.extend(DEVICE_ATTRIBUTES.iter().copied());
+            owned.sort_unstable();
+            owned.dedup();
+        }
+        // A hand-made CI keeps its class; a poller's class wins only on creation.
+        let class = existing
+            .as_ref()
+            .map_or(update.class.as_str(), |c| &c.class);
+        outcome.changes = self.upsert(
+            &update.id,
+            class,
+            &update.name,
+            attributes.clone(),
+            &owned,
+            &source,
+        )?;
+        for target in new_targets.difference(&old_targets) {
+            if self.set_relation(target, LLDP_RELATION, &update.id, &source, true)? {
+                outcome.relations_added += 1;
+            }
+        }
+        for target in old_targets.difference(&new_targets) {
+            if self.set_relation(target, LLDP_RELATION, &update.id, &source, false)? {
+                outcome.relations_removed += 1;
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// The CIs matched as neighbours in a device's stored `lldp_neighbours`.
+fn lldp_targets(ci: &Ci) -> BTreeSet<String> {
+    ci.attributes
+        .get("lldp_neighbours")
+        .map(targets_of)
+        .unwrap_or_default()
+}
+
+fn targets_of(list: &Value) -> BTreeSet<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.get("ci").and_then(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+/// The neighbours as an attribute value, each with the CI it was matched to
+/// (or `null`), sorted so that an unchanged neighbour table is an unchanged value.
+fn neighbour_list(device: &str, neighbours: &[Neighbour], cis: &[Ci]) -> Value {
+    let mut rows: Vec<Value> = neighbours
+        .iter()
+        .map(|n| {
+            let ci = match_neighbour(device, n, cis).map(|c| c.id.clone());
+            json!({
+                "local_port": n.local_port,
+                "remote_sys_name": n.remote_sys_name,
+                "remote_port": n.remote_port,
+                "remote_chassis_id": n.remote_chassis_id,
+                "ci": ci,
+            })
+        })
+        .collect();
+    rows.sort_by_key(|v| v.to_string());
+    rows.dedup();
+    Value::Array(rows)
+}
+
+/// The CI an LLDP neighbour is: a host or device with the chassis MAC, else
+/// a device whose sysName or a host whose hostname/FQDN/name is the
+/// advertised system name (compared case-insensitively, also without the domain).
+pub fn match_neighbour<'a>(device: &str, n: &Neighbour, cis: &'a [Ci]) -> Option<&'a Ci> {
+    let others = || cis.iter().filter(move |c| c.id != device);
+    let mac = normalise_mac(&n.remote_chassis_id);
+    if let Some(mac) = &mac
+        && let Some(ci) = others().find(|c| has_mac(c, mac))
+    {
+        return Some(ci);
+    }
+    let wanted = n.remote_sys_name.trim();
+    if wanted.is_empty() {
+        return None;
+    }
+    others()
+        .find(|c| {
+            c.attributes.contains_key("poller")
+                && c.attributes
+                    .get("sysName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| same_name(s, wanted))
+        })
+        .or_else(|| {
+            others().find(|c| {
+                same_name(&c.name, wanted)
+                    || ["hostname", "fqdn"].iter().any(|k| {
+                        c.attributes
+                            .get(*k)
+                            .and_then(Value::as_str)
+                            .is_some_and(|s| same_name(s, wanted))
+                    })
+            })
+        })
+}
+
+/// Whether two host names are the same, ignoring case and the domain part.
+fn same_name(a: &str, b: &str) -> bool {
+    let short = |s: &str| s.split('.').next().unwrap_or(s).to_ascii_lowercase();
+    a.eq_ignore_ascii_case(b) || short(a) == short(b)
+}
+
+/// `aa:bb:cc:dd:ee:ff` from a MAC in any common notation, or `None`.
+fn normalise_mac(s: &str) -> Option<String> {
+    let hex: String = s.chars().filter(char::is_ascii_hexdigit).collect();
+    let separators_ok = s
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() || ":-. ".contains(c));
+    if hex.len() != 12 || !separators_ok {
+        return None;
+    }
+    let hex = hex.to_ascii_lowercase();
+    let pairs: Vec<&str> = (0..6).map(|i| &hex[i * 2..i * 2 + 2]).collect();
+    Some(pairs.join(":"))
+}
+
+fn has_mac(ci: &Ci, mac: &str) -> bool {
+    ci.attributes
+        .get("mac_addresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|m| normalise_mac(m).as_deref() == Some(mac))
+}
+
+#[cfg(test)]
+#[path = "devices_tests.rs"]
+mod tests;
