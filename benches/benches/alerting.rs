@@ -51,7 +51,7 @@ use criterion::{
 };
 use tempfile::TempDir;
 use tocsin_benches::workload::{BatchGen, inventory, series_defs};
-use tocsin_collector::alerting::AlertingParts;
+use tocsin_collector::alerting::{AlertingParts, AlertingSetup};
 use tocsin_collector::cmdb::Cmdb;
 use tocsin_collector::config::LimitsConfig;
 use tocsin_collector::incidents::problems::ProblemConfig;
@@ -129,16 +129,14 @@ impl Rig {
                 ..ProblemConfig::default()
             };
             let rules = tocsin_collector::rules::parse(RULES).expect("bench rules");
-            let parts = AlertingParts::open(
-                storage.db(),
-                &cmdb,
-                metrics,
+            let setup = AlertingSetup {
                 rules,
-                None,
-                IncidentConfig::default(),
-                problem_config,
-            )
-            .expect("alerting");
+                rules_file: None,
+                incidents: IncidentConfig::default(),
+                problems: problem_config,
+                outbox: None,
+            };
+            let parts = AlertingParts::open(storage.db(), &cmdb, metrics, setup).expect("alerting");
             incidents = Some(parts.alerting.incidents().clone());
             ingestor = ingestor.with_observer(parts.alerting);
         }

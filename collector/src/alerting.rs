@@ -225,6 +225,20 @@ impl Alerting {
     }
 }
 
+/// What alerting is built from.
+pub struct AlertingSetup {
+    /// The rules in force.
+    pub rules: RuleSet,
+    /// Where they came from (reloaded from there).
+    pub rules_file: Option<PathBuf>,
+    /// Incident settings.
+    pub incidents: IncidentConfig,
+    /// Problem record settings.
+    pub problems: ProblemConfig,
+    /// Where incident changes stage their notifications (none: nobody is told).
+    pub outbox: Option<Arc<dyn crate::incidents::OutboxHook>>,
+}
+
 /// Alerting with the stores it works with: what the server (and the benches)
 /// build at startup.
 pub struct AlertingParts {
@@ -238,21 +252,29 @@ pub struct AlertingParts {
 
 impl AlertingParts {
     /// Opens the incident, maintenance and problem stores on `db`, wires them
-    /// to `rules`, and restores their state after a restart. Blocking.
+    /// to `rules` (and the notification `outbox`, if any), and restores their
+    /// state after a restart. Blocking.
     pub fn open(
         db: &Arc<Db>,
         cmdb: &Arc<Cmdb>,
         metrics: Arc<Metrics>,
-        rules: RuleSet,
-        rules_file: Option<PathBuf>,
-        incidents: IncidentConfig,
-        problems: ProblemConfig,
+        setup: AlertingSetup,
     ) -> anyhow::Result<Self> {
+        let AlertingSetup {
+            rules,
+            rules_file,
+            incidents,
+            problems,
+            outbox,
+        } = setup;
         let maintenance = Arc::new(MaintenanceStore::open(db.clone())?);
         let problems = Arc::new(ProblemStore::open(db.clone(), problems)?);
-        let manager = IncidentManager::open(db.clone(), cmdb.clone(), incidents)?
+        let mut manager = IncidentManager::open(db.clone(), cmdb.clone(), incidents)?
             .with_suppressor(maintenance.clone())
             .with_problems(problems.clone());
+        if let Some(outbox) = outbox {
+            manager = manager.with_outbox(outbox);
+        }
         let alerting = Arc::new(Alerting::new(rules, rules_file, Arc::new(manager), metrics));
         alerting.restore(cmdb, db)?;
         Ok(Self {

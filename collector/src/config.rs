@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::incidents::IncidentConfig;
 use crate::incidents::problems::ProblemConfig;
 use crate::ingest::Limits;
+use crate::notify::NotifyConfig;
 
 /// The collector's configuration. Every key is optional.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +35,8 @@ pub struct CollectorConfig {
     pub incidents: IncidentConfig,
     /// Problem records: how many incidents of one rule on one CI in which window raise one.
     pub problems: ProblemConfig,
+    /// Notifications: receivers, routes, reminders, retries.
+    pub notify: NotifyConfig,
 }
 
 impl Default for CollectorConfig {
@@ -48,6 +51,7 @@ impl Default for CollectorConfig {
             rules_file: None,
             incidents: IncidentConfig::default(),
             problems: ProblemConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -246,6 +250,7 @@ impl CollectorConfig {
         if let Err(problems) = self.problems.validate("problems") {
             p.extend(problems);
         }
+        p.extend(self.notify.validate());
         if let Some(path) = &self.rules_file
             && let Err(problems) = crate::rules::load(path)
         {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod incidents;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod query;
 pub mod rules;
 pub mod server;

@@ -8,12 +8,13 @@ use tocsin_proto::v1::ingest_server::IngestServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::alerting::{Alerting, AlertingParts};
+use crate::alerting::{Alerting, AlertingParts, AlertingSetup};
 use crate::api::{self, AppState};
 use crate::cmdb::Cmdb;
 use crate::config::{CollectorConfig, StorageConfig};
 use crate::ingest::{IngestService, Ingestor};
 use crate::metrics::Metrics;
+use crate::notify::Notifications;
 use crate::storage::{Storage, StorageOptions};
 
 /// A running collector's addresses (useful when bound to port 0).
@@ -45,7 +46,7 @@ pub async fn run(
     let storage = Arc::new(storage);
     let cmdb = Arc::new(Cmdb::new(storage.db().clone()));
     let metrics = Arc::new(Metrics::default());
-    let alerting = open_alerting(&config, &storage, &cmdb, &metrics).await?;
+    let (alerting, notifications) = open_alerting(&config, &storage, &cmdb, &metrics).await?;
     let ingestor = Arc::new(
         Ingestor::new(
             storage.clone(),
@@ -103,12 +104,16 @@ pub async fn run(
         alerting: alerting.clone(),
         maintenance,
         problems,
+        notifications: notifications.clone(),
     }));
     let http = axum::serve(http_listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
     let checkpoints = checkpoint_loop(storage.clone(), config.storage.clone(), stop_rx.clone());
     let ticks = alerting_loop(alerting.clone(), stop_rx.clone());
+    let deliveries = notifications
+        .clone()
+        .run(alerting.incidents().clone(), stop_rx.clone());
 
-    let (grpc_res, http_res, (), ()) = tokio::join!(grpc, http, checkpoints, ticks);
+    let (grpc_res, http_res, (), (), ()) = tokio::join!(grpc, http, checkpoints, ticks, deliveries);
     grpc_res.map_err(|e| anyhow::anyhow!("gRPC server failed: {e}"))?;
     http_res.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))?;
 
@@ -163,7 +168,7 @@ async fn open_alerting(
     storage: &Arc<Storage>,
     cmdb: &Arc<Cmdb>,
     metrics: &Arc<Metrics>,
-) -> anyhow::Result<AlertingParts> {
+) -> anyhow::Result<(AlertingParts, Arc<Notifications>)> {
     let rules = Alerting::load_rules(config.rules_file.as_deref())
         .map_err(|p| anyhow::anyhow!("invalid rules file:\n  {}", p.join("\n  ")))?;
     let (db, cmdb, metrics, config) = (
@@ -173,15 +178,16 @@ async fn open_alerting(
         config.clone(),
     );
     tokio::task::spawn_blocking(move || {
-        AlertingParts::open(
-            &db,
-            &cmdb,
-            metrics,
+        let notifications = Arc::new(Notifications::open(db.clone(), config.notify)?);
+        let setup = AlertingSetup {
             rules,
-            config.rules_file,
-            config.incidents,
-            config.problems,
-        )
+            rules_file: config.rules_file,
+            incidents: config.incidents,
+            problems: config.problems,
+            outbox: Some(notifications.hook()),
+        };
+        let parts = AlertingParts::open(&db, &cmdb, metrics, setup)?;
+        Ok((parts, notifications))
     })
     .await?
 }

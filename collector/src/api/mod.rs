@@ -3,6 +3,7 @@
 
 mod cis;
 mod incidents;
+mod notifications;
 pub mod prom;
 
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub maintenance: Arc<MaintenanceStore>,
     /// Problem records.
     pub problems: Arc<ProblemStore>,
+    /// Notifications: outbox and receivers.
+    pub notifications: Arc<crate::notify::Notifications>,
 }
 
 /// Every HTTP route of the collector.
@@ -70,6 +73,16 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::delete(incidents::maintenance_delete),
         )
         .route("/api/v1/problems", get(incidents::problems))
+        .route("/api/v1/notifications", get(notifications::list))
+        .route(
+            "/api/v1/notifications/{id}/retry",
+            axum::routing::post(notifications::retry),
+        )
+        .route("/api/v1/receivers", get(notifications::receivers))
+        .route(
+            "/api/v1/receivers/{name}/test",
+            axum::routing::post(notifications::test),
+        )
         .route("/api/v1/rules", get(incidents::rules))
         .route(
             "/api/v1/rules/reload",

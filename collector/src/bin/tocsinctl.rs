@@ -10,7 +10,7 @@ use tocsin_collector::cli::actions::{self, Action};
 use tocsin_collector::cli::client::{CliError, Client, Reply};
 use tocsin_collector::cli::maintenance::{self, NewWindowArgs};
 use tocsin_collector::cli::pretty::pretty;
-use tocsin_collector::cli::{cmdb, incident, incidents, problems, promql, rules};
+use tocsin_collector::cli::{cmdb, incident, incidents, notify, problems, promql, rules};
 use tocsin_collector::query::time::{format_timestamp, parse_duration, parse_time};
 use tocsin_collector::time::now_ms;
 
@@ -123,6 +123,11 @@ enum Command {
     },
     /// List problem records (recurring incidents of one rule on one CI).
     Problems,
+    /// Notifications: list (the default), retry, test, receivers.
+    Notify {
+        #[command(subcommand)]
+        action: Option<NotifyCommand>,
+    },
     /// List the rules in force; `rules reload` re-reads the rules file.
     Rules {
         #[command(subcommand)]
@@ -196,6 +201,31 @@ enum MaintenanceCommand {
 enum RulesCommand {
     /// Re-read the rules file; on errors the running rules stay.
     Reload,
+}
+
+#[derive(Debug, Subcommand)]
+enum NotifyCommand {
+    /// List notifications, newest first.
+    List {
+        /// Only these statuses: pending, delivered, failed (repeatable).
+        #[arg(long)]
+        status: Vec<String>,
+        /// How many (1-1000).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Make a failed notification due again.
+    Retry {
+        /// The notification's id.
+        id: u64,
+    },
+    /// Send a test message to a receiver now.
+    Test {
+        /// The receiver's name.
+        receiver: String,
+    },
+    /// List the configured receivers (no secrets).
+    Receivers,
 }
 
 fn main() -> ExitCode {
@@ -283,6 +313,7 @@ async fn run(cli: Cli) -> Result<String, CliError> {
             client.get(&["api", "v1", "problems"], &[]).await?,
             Box::new(problems::render_problems),
         ),
+        Command::Notify { action } => notify_cmd(&client, action, &actor).await?,
         Command::Rules { action: None } => (
             client.get(&["api", "v1", "rules"], &[]).await?,
             Box::new(rules::render_rules),
@@ -298,6 +329,53 @@ async fn run(cli: Cli) -> Result<String, CliError> {
         return Ok(pretty(&reply.text) + "\n");
     }
     Ok(render(&reply.json))
+}
+
+async fn notify_cmd(
+    client: &Client,
+    action: Option<NotifyCommand>,
+    actor: &str,
+) -> Result<(Reply, Render), CliError> {
+    let action = action.unwrap_or(NotifyCommand::List {
+        status: Vec::new(),
+        limit: 50,
+    });
+    Ok(match action {
+        NotifyCommand::List { status, limit } => {
+            let status = status.join(",");
+            let limit = limit.to_string();
+            let mut query = vec![("limit", limit.as_str())];
+            if !status.is_empty() {
+                query.push(("status", status.as_str()));
+            }
+            (
+                client.get(&["api", "v1", "notifications"], &query).await?,
+                Box::new(notify::render_notifications),
+            )
+        }
+        NotifyCommand::Retry { id } => (
+            client
+                .post(
+                    &["api", "v1", "notifications", &id.to_string(), "retry"],
+                    None,
+                )
+                .await?,
+            Box::new(notify::render_retry),
+        ),
+        NotifyCommand::Test { receiver } => (
+            client
+                .post(
+                    &["api", "v1", "receivers", &receiver, "test"],
+                    Some(&serde_json::json!({ "actor": actor })),
+                )
+                .await?,
+            Box::new(notify::render_test),
+        ),
+        NotifyCommand::Receivers => (
+            client.get(&["api", "v1", "receivers"], &[]).await?,
+            Box::new(notify::render_receivers),
+        ),
+    })
 }
 
 async fn list_incidents(client: &Client, a: IncidentsArgs) -> Result<Reply, CliError> {

@@ -8,6 +8,7 @@ pub mod format;
 pub mod incident;
 pub mod incidents;
 pub mod maintenance;
+pub mod notify;
 pub mod pretty;
 pub mod problems;
 pub mod promql;

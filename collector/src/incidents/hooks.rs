@@ -2,6 +2,8 @@
 //! problem records and maintenance windows plug in here without the manager
 //! knowing them.
 
+use rocksdb::WriteBatch;
+
 use super::model::{Incident, TimelineEntry};
 
 /// Told about every timeline entry the manager writes (after the write),
@@ -25,4 +27,15 @@ pub trait IncidentListener: Send + Sync {
 pub trait Suppressor: Send + Sync {
     /// The reason to suppress, or `None`.
     fn suppress(&self, ci_id: &str, ci_class: Option<&str>, at_ms: i64) -> Option<String>;
+}
+
+/// Adds records to the very write that stores incident changes, so what
+/// they cause (notifications in an outbox) is durable exactly when the
+/// change is: a crash can lose neither without the other. Called with the
+/// manager's lock held: it must not call back into the manager.
+pub trait OutboxHook: Send + Sync {
+    /// Adds the records `written` (incident as changed, entry) cause to `batch`.
+    fn stage(&self, batch: &mut WriteBatch, written: &[(Incident, TimelineEntry)]);
+    /// The write with the staged records succeeded (`true`) or failed.
+    fn committed(&self, ok: bool);
 }

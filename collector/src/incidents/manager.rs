@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::config::IncidentConfig;
 use super::error::IncidentError;
-use super::hooks::{IncidentListener, Suppressor};
+use super::hooks::{IncidentListener, OutboxHook, Suppressor};
 use super::model::{Incident, SYSTEM, Status, TimelineEntry, TimelineKind};
 use super::problems::ProblemStore;
 use super::sla_clock;
@@ -34,6 +34,7 @@ pub struct IncidentManager {
     pub(super) state: Mutex<State>,
     pub(super) clock: Clock,
     pub(super) listener: Option<Arc<dyn IncidentListener>>,
+    pub(super) outbox: Option<Arc<dyn OutboxHook>>,
     pub(super) suppressor: Option<Arc<dyn Suppressor>>,
     pub(super) problems: Option<Arc<ProblemStore>>,
 }
@@ -115,6 +116,7 @@ impl IncidentManager {
             state: Mutex::new(state),
             clock,
             listener: None,
+            outbox: None,
             suppressor: None,
             problems: None,
         })
@@ -123,6 +125,13 @@ impl IncidentManager {
     /// Sets the listener told about every timeline entry written.
     pub fn with_listener(mut self, listener: Arc<dyn IncidentListener>) -> Self {
         self.listener = Some(listener);
+        self
+    }
+
+    /// Sets the outbox that stages notifications in the same write as the
+    /// incident changes that cause them.
+    pub fn with_outbox(mut self, outbox: Arc<dyn OutboxHook>) -> Self {
+        self.outbox = Some(outbox);
         self
     }
 
@@ -173,7 +182,16 @@ impl IncidentManager {
         txn: Txn,
         sync: bool,
     ) -> Result<(), StorageError> {
-        match txn.commit(sync) {
+        let outbox = self.outbox.as_deref();
+        let result = txn.commit_staged(sync, |batch, written| {
+            if let Some(o) = outbox {
+                o.stage(batch, written);
+            }
+        });
+        if let Some(o) = outbox {
+            o.committed(result.is_ok());
+        }
+        match result {
             Ok(written) => {
                 drop(st);
                 if let Some(l) = &self.listener {

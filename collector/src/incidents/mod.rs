@@ -61,6 +61,6 @@ mod tests;
 
 pub use config::IncidentConfig;
 pub use error::IncidentError;
-pub use hooks::{IncidentListener, Suppressor};
+pub use hooks::{IncidentListener, OutboxHook, Suppressor};
 pub use manager::{Clock, IncidentDetail, IncidentFilter, IncidentManager};
 pub use model::{Incident, Priority, SlaState, Status, TimelineEntry, TimelineKind};

@@ -237,15 +237,27 @@ impl Txn {
     /// Writes everything atomically; returns the timeline entries written,
     /// each with the final state of its incident.
     pub fn commit(self, sync: bool) -> Result<Vec<(Incident, TimelineEntry)>, StorageError> {
+        self.commit_staged(sync, |_, _| {})
+    }
+
+    /// Like [`Txn::commit`], letting `stage` add records caused by the
+    /// change (with the incidents as changed) to the same atomic write.
+    pub fn commit_staged(
+        mut self,
+        sync: bool,
+        stage: impl FnOnce(&mut WriteBatch, &[(Incident, TimelineEntry)]),
+    ) -> Result<Vec<(Incident, TimelineEntry)>, StorageError> {
         if self.batch.is_empty() {
             return Ok(Vec::new());
         }
-        self.db.write(self.batch, sync)?;
         let written = self.written;
-        Ok(self
+        let pairs: Vec<(Incident, TimelineEntry)> = self
             .entries
             .into_iter()
             .filter_map(|(id, e)| written.get(&id).map(|inc| (inc.clone(), e)))
-            .collect())
+            .collect();
+        stage(&mut self.batch, &pairs);
+        self.db.write(self.batch, sync)?;
+        Ok(pairs)
     }
 }

@@ -4,6 +4,16 @@
 
 use super::*;
 
+/// `[NOTIFICATION][id u64]`: one notification of the outbox.
+pub fn notification(id: u64) -> Vec<u8> {
+    id_key(NOTIFICATION, id)
+}
+
+/// Decodes a [`notification`] key.
+pub fn decode_notification(key: &[u8]) -> Result<u64, StorageError> {
+    decode_id_key(NOTIFICATION, "notification", key)
+}
+
 /// `[INCIDENT][id u64]`.
 pub fn incident(id: u64) -> Vec<u8> {
     id_key(INCIDENT, id)

@@ -69,6 +69,8 @@ pub const PROBLEM: u8 = 0x69;
 /// Prefix: an incident opening not linked to a problem (yet), per rule and
 /// CI, in time order (CF `incidents`).
 pub const PROBLEM_CANDIDATE: u8 = 0x6A;
+/// Prefix: a notification in the outbox, by id (CF `incidents`).
+pub const NOTIFICATION: u8 = 0x6B;
 // 0x6B–0x6F are reserved for maintenance windows and problems.
 
 pub(crate) fn corrupt(what: &str, key: &[u8]) -> StorageError {
@@ -136,6 +138,7 @@ mod tests {
             MAINTENANCE,
             PROBLEM,
             PROBLEM_CANDIDATE,
+            NOTIFICATION,
         ];
         let mut sorted = prefixes.to_vec();
         sorted.sort_unstable();
