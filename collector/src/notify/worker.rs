@@ -88,12 +88,15 @@ impl Worker {
                 r.tick(&self.manager, &self.outbox, now);
             }
             while let Some(id) = self.outbox.take_due(now) {
+                let Some(rec) = this.prepare(id) else {
+                    continue;
+                };
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     return;
                 };
                 let this = this.clone();
                 tokio::spawn(async move {
-                    this.deliver(id).await;
+                    this.deliver(rec).await;
                     drop(permit);
                 });
             }
@@ -119,16 +122,22 @@ struct Shared {
 }
 
 impl Shared {
-    async fn deliver(&self, id: u64) {
-        let rec = match self.outbox.get(id) {
-            Ok(Some(rec)) if rec.status == DeliveryStatus::Pending => rec,
-            Ok(_) => return,
+    /// The pending record `id`, with its group gathered. Runs before the
+    /// next due notification is taken, so a group member cannot be sent on
+    /// its own at the same moment.
+    fn prepare(&self, id: u64) -> Option<OutboxRecord> {
+        match self.outbox.get(id) {
+            Ok(Some(rec)) if rec.status == DeliveryStatus::Pending => Some(self.gather_group(rec)),
+            Ok(_) => None,
             Err(e) => {
                 tracing::error!(id, error = %e, "cannot read a notification");
-                return;
+                None
             }
-        };
-        let rec = self.gather_group(rec);
+        }
+    }
+
+    async fn deliver(&self, rec: OutboxRecord) {
+        let id = rec.notification.id;
         let outcome = self.deliverer.deliver(&rec.notification).await;
         let rec = apply(rec, outcome, &self.retry, now_ms());
         let outbox = self.outbox.clone();
