@@ -34,6 +34,8 @@ pub struct Metrics {
     pub device_reports: Counter,
     /// Device events (SNMP traps) stored, by kind.
     pub device_events: Labeled<Counter>,
+    /// Notification delivery attempts, by receiver and outcome.
+    pub notification_attempts: Labeled<Counter>,
     storage_bytes: Labeled<Gauge>,
     series: Gauge,
     head_samples: Gauge,
@@ -53,6 +55,7 @@ impl Default for Metrics {
             sample_to_incident: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
             device_reports: Counter::default(),
             device_events: Labeled::default(),
+            notification_attempts: Labeled::default(),
             storage_bytes: Labeled::default(),
             series: Gauge::default(),
             head_samples: Gauge::default(),
@@ -113,6 +116,11 @@ impl Default for Metrics {
             "Device events (SNMP traps and informs) stored, by kind",
             m.device_events.clone(),
         );
+        registry.register(
+            "tocsin_notification_attempts",
+            "Notification delivery attempts, by receiver and outcome (delivered, retry, failed)",
+            m.notification_attempts.clone(),
+        );
         registry.register("tocsin_series", "Series in the index", m.series.clone());
         registry.register(
             "tocsin_head_samples",
@@ -135,6 +143,16 @@ impl Metrics {
     pub fn device_event(&self, kind: &str) {
         self.device_events
             .get_or_create(&vec![("kind".to_string(), kind.to_string())])
+            .inc();
+    }
+
+    /// Counts one delivery attempt.
+    pub fn notification_attempt(&self, receiver: &str, outcome: &str) {
+        self.notification_attempts
+            .get_or_create(&vec![
+                ("receiver".to_string(), receiver.to_string()),
+                ("outcome".to_string(), outcome.to_string()),
+            ])
             .inc();
     }
 

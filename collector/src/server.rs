@@ -100,7 +100,7 @@ pub async fn run(
     let app = api::router(Arc::new(AppState {
         storage: storage.clone(),
         cmdb,
-        metrics,
+        metrics: metrics.clone(),
         alerting: alerting.clone(),
         maintenance,
         problems,
@@ -109,9 +109,11 @@ pub async fn run(
     let http = axum::serve(http_listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
     let checkpoints = checkpoint_loop(storage.clone(), config.storage.clone(), stop_rx.clone());
     let ticks = alerting_loop(alerting.clone(), stop_rx.clone());
-    let deliveries = notifications
-        .clone()
-        .run(alerting.incidents().clone(), stop_rx.clone());
+    let deliveries = notifications.clone().run(
+        alerting.incidents().clone(),
+        metrics.clone(),
+        stop_rx.clone(),
+    );
 
     let (grpc_res, http_res, (), (), ()) = tokio::join!(grpc, http, checkpoints, ticks, deliveries);
     grpc_res.map_err(|e| anyhow::anyhow!("gRPC server failed: {e}"))?;

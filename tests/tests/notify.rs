@@ -634,6 +634,19 @@ async fn transient_failures_are_retried_until_delivered_exactly_once() -> Result
     assert_eq!(entry["data"]["channel"], "webhook", "{entry}");
     assert_eq!(entry["data"]["attempts"], 4, "{entry}");
     assert!(entry["data"]["error"].is_null(), "{entry}");
+
+    // Every attempt is counted on /metrics.
+    let text = c.metrics_text().await?;
+    let attempts = |outcome: &str| {
+        tocsin_e2e::metric_value(
+            &text,
+            &format!(
+                "tocsin_notification_attempts_total{{receiver=\"hook\",outcome=\"{outcome}\"}}"
+            ),
+        )
+    };
+    assert_eq!(attempts("retry"), Some(3.0), "{text}");
+    assert_eq!(attempts("delivered"), Some(1.0), "{text}");
     Ok(())
 }
 
@@ -1006,6 +1019,16 @@ to = ["ops@example.test"]
     assert!(error.contains("310000"), "{body}");
     assert!(!body.to_string().contains("SECRET"), "{body}");
     assert_eq!(ding.requests().len(), 1);
+    let out = ctl(&c, &["notify", "test", "ding"])?;
+    assert!(
+        !out.status.success(),
+        "a failed test fails the command: {out:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("failed") && !stderr.contains("SECRET"),
+        "{stderr}"
+    );
     let (status, body) = c
         .post_json("/api/v1/receivers/nope/test", &json!({}))
         .await?;

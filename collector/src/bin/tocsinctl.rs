@@ -362,15 +362,21 @@ async fn notify_cmd(
                 .await?,
             Box::new(notify::render_retry),
         ),
-        NotifyCommand::Test { receiver } => (
-            client
+        NotifyCommand::Test { receiver } => {
+            let reply = client
                 .post(
                     &["api", "v1", "receivers", &receiver, "test"],
                     Some(&serde_json::json!({ "actor": actor })),
                 )
-                .await?,
-            Box::new(notify::render_test),
-        ),
+                .await?;
+            // A test that did not reach the receiver is a failure of the command.
+            if reply.json["data"]["outcome"] != "delivered" {
+                return Err(CliError::Other(
+                    notify::render_test(&reply.json).trim_end().to_string(),
+                ));
+            }
+            (reply, Box::new(notify::render_test))
+        }
         NotifyCommand::Receivers => (
             client.get(&["api", "v1", "receivers"], &[]).await?,
             Box::new(notify::render_receivers),

@@ -84,13 +84,17 @@ impl Notifications {
         .with_group_window(self.notifier.group_window_ms())
     }
 
-    /// Runs the worker until `shutdown` turns true.
+    /// Runs the worker, counting attempts in `metrics`, until `shutdown` turns true.
     pub async fn run(
         self: Arc<Self>,
         manager: Arc<IncidentManager>,
+        metrics: Arc<crate::metrics::Metrics>,
         shutdown: watch::Receiver<bool>,
     ) {
-        self.worker(manager).run(shutdown).await;
+        self.worker(manager)
+            .with_metrics(metrics)
+            .run(shutdown)
+            .await;
     }
 
     /// Notifications with one of `statuses` (all when empty), newest first.

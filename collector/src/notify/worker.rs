@@ -19,6 +19,7 @@ use super::outbox::{DeliveryStatus, Outbox, OutboxRecord};
 use super::reminders::Reminders;
 use super::{Notification, NotifyEvent, RetryConfig};
 use crate::incidents::IncidentManager;
+use crate::metrics::Metrics;
 use crate::time::now_ms;
 
 /// Deliveries in flight at once (a slow receiver does not hold up the others).
@@ -45,6 +46,7 @@ pub struct Worker {
     retry: RetryConfig,
     reminders: Option<Reminders>,
     group_window_ms: i64,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Worker {
@@ -63,7 +65,14 @@ impl Worker {
             retry,
             reminders,
             group_window_ms: 0,
+            metrics: None,
         }
+    }
+
+    /// Counts every attempt in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Openings of one receiver within `window_ms` of each other travel in one message.
@@ -76,6 +85,7 @@ impl Worker {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(PARALLEL_DELIVERIES));
         let this = Arc::new(Shared {
+            metrics: self.metrics.clone(),
             outbox: self.outbox.clone(),
             deliverer: self.deliverer.clone(),
             manager: self.manager.clone(),
@@ -114,6 +124,7 @@ impl Worker {
 
 /// What a delivery task needs.
 struct Shared {
+    metrics: Option<Arc<Metrics>>,
     outbox: Arc<Outbox>,
     deliverer: Arc<dyn Deliverer>,
     manager: Arc<IncidentManager>,
@@ -139,6 +150,14 @@ impl Shared {
     async fn deliver(&self, rec: OutboxRecord) {
         let id = rec.notification.id;
         let outcome = self.deliverer.deliver(&rec.notification).await;
+        if let Some(m) = &self.metrics {
+            let label = match &outcome {
+                DeliveryOutcome::Delivered => "delivered",
+                DeliveryOutcome::Retry { .. } => "retry",
+                DeliveryOutcome::Failed { .. } => "failed",
+            };
+            m.notification_attempt(&rec.notification.receiver, label);
+        }
         let rec = apply(rec, outcome, &self.retry, now_ms());
         let outbox = self.outbox.clone();
         let stored = rec.clone();
