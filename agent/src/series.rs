@@ -6,10 +6,16 @@
 //! map of their own, so the host collection path allocates nothing extra.
 //! Device series (SNMP-polled CIs) have owned names, carry the device id in
 //! `SeriesDef.ci_id` and as their `host` label, and never the agent's extra labels.
+//! They are found by a hash of their strings in a compact [`SeriesTable`]
+//! ([`table`]) whose strings are interned once ([`intern`]): an agent polling
+//! hundreds of devices holds ~150,000 series.
 //!
 //! Batches only carry ids; [`encode_batch`] adds a `SeriesDef` for each id the
 //! stream has not seen yet. A new stream (after a reconnect) starts with
 //! nothing declared, so resent batches declare again what they use.
+
+mod intern;
+mod table;
 
 use std::collections::HashMap;
 
@@ -17,6 +23,8 @@ use tocsin_proto::v1::{Label, MetricKind, SampleBatch, SeriesDef};
 
 use crate::queue::Batch;
 use crate::snmp::PolledSample;
+pub use intern::{Interner, Sym};
+pub use table::{Series, SeriesTable, SeriesView};
 
 /// Label names the agent sets itself; configured extra labels may not use them.
 pub const RESERVED_LABELS: &[&str] = &[
@@ -88,6 +96,7 @@ impl Sample {
     }
 }
 
+/// Key of a host series with static names: looked up without allocating.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Key {
     metric: &'static str,
@@ -95,23 +104,18 @@ struct Key {
     labels: Vec<(&'static str, String)>,
 }
 
-/// Key of a device series (or of an owned-name series of the host, `ci_id` empty).
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct DeviceKey {
-    ci_id: String,
-    metric: String,
-    kind: Kind,
-    labels: Vec<(String, String)>,
-}
-
 /// Maps series to agent-local ids; ids start at 1 and are never reused.
+///
+/// Definitions live in a compact [`SeriesTable`] (interned strings, about
+/// 50 bytes a series); a series' `SeriesDef` is built by [`Registry::def`]
+/// when a stream declares it.
 #[derive(Debug)]
 pub struct Registry {
     common: Vec<(String, String)>,
+    /// Host series with static names (the collection path), by key.
     ids: HashMap<Key, u32>,
-    device_ids: HashMap<DeviceKey, u32>,
-    /// Definition of id `i` at index `i - 1`.
-    defs: Vec<SeriesDef>,
+    /// Every series' definition; device series are also found by hash there.
+    table: SeriesTable,
 }
 
 impl Registry {
@@ -120,8 +124,7 @@ impl Registry {
         Self {
             common: common.into_iter().collect(),
             ids: HashMap::new(),
-            device_ids: HashMap::new(),
-            defs: Vec::new(),
+            table: SeriesTable::new(),
         }
     }
 
@@ -141,34 +144,14 @@ impl Registry {
         if let Some(&id) = self.ids.get(&key) {
             return id;
         }
-        let id = self.next_id();
-        let mut all: Vec<Label> = key
-            .labels
-            .iter()
-            .map(|(n, v)| Label {
-                name: (*n).to_string(),
-                value: v.clone(),
-            })
-            .chain(self.common.iter().map(|(n, v)| Label {
-                name: n.clone(),
-                value: v.clone(),
-            }))
-            .collect();
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        all.dedup_by(|b, a| a.name == b.name); // series labels win over common ones
-        self.defs.push(SeriesDef {
-            id,
-            metric: metric.to_string(),
-            labels: all,
-            kind: MetricKind::from(kind) as i32,
-            ci_id: String::new(),
+        let id = self.table.insert(Series {
+            ci: "",
+            metric,
+            kind,
+            labels: &key.labels,
         });
         self.ids.insert(key, id);
         id
-    }
-
-    fn next_id(&self) -> u32 {
-        u32::try_from(self.defs.len() + 1).unwrap_or(u32::MAX)
     }
 
     /// The id of a series of CI `ci_id`, registering it on first sight.
@@ -189,58 +172,30 @@ impl Registry {
         }
         labels.sort();
         labels.dedup_by(|b, a| a.0 == b.0);
-        let key = DeviceKey {
-            ci_id: ci_id.to_owned(),
-            metric,
+        self.table.id_of(Series {
+            ci: ci_id,
+            metric: &metric,
             kind,
-            labels,
-        };
-        if let Some(&id) = self.device_ids.get(&key) {
-            return id;
-        }
-        let id = self.next_id();
-        let extra: Vec<(String, String)> = if ci_id.is_empty() {
-            self.common.clone()
-        } else {
-            vec![("host".to_owned(), ci_id.to_owned())]
-        };
-        let mut all: Vec<Label> = key
-            .labels
-            .iter()
-            .chain(&extra)
-            .map(|(n, v)| Label {
-                name: n.clone(),
-                value: v.clone(),
-            })
-            .collect();
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        all.dedup_by(|b, a| a.name == b.name); // series labels win over common ones
-        self.defs.push(SeriesDef {
-            id,
-            metric: key.metric.clone(),
-            labels: all,
-            kind: MetricKind::from(kind) as i32,
-            ci_id: key.ci_id.clone(),
-        });
-        self.device_ids.insert(key, id);
-        id
+            labels: &labels,
+        })
     }
 
     /// Turns samples polled from CI `ci_id` (see [`Registry::ci_series_id`]) into
     /// `(id, value)` pairs; non-finite values are skipped.
     pub fn intern_polled(&mut self, ci_id: &str, samples: Vec<PolledSample>) -> Vec<(u32, f64)> {
-        samples
-            .into_iter()
-            .filter(|s| s.value.is_finite())
-            .map(|s| {
-                let kind = if s.counter {
-                    Kind::Counter
-                } else {
-                    Kind::Gauge
-                };
-                (self.ci_series_id(ci_id, s.metric, kind, s.labels), s.value)
-            })
-            .collect()
+        let mut out = Vec::with_capacity(samples.len());
+        for s in samples {
+            if !s.value.is_finite() {
+                continue;
+            }
+            let kind = if s.counter {
+                Kind::Counter
+            } else {
+                Kind::Gauge
+            };
+            out.push((self.ci_series_id(ci_id, s.metric, kind, s.labels), s.value));
+        }
+        out
     }
 
     /// Turns samples into `(id, value)` pairs; non-finite values are skipped.
@@ -252,19 +207,45 @@ impl Registry {
             .collect()
     }
 
-    /// The declaration of `id`.
-    pub fn def(&self, id: u32) -> Option<&SeriesDef> {
-        self.defs.get((id as usize).checked_sub(1)?)
+    /// The declaration of `id`, built from the stored definition: its own
+    /// labels plus the common labels (host series) or `host` = CI id
+    /// (devices), sorted by name, the series' own label winning a clash.
+    pub fn def(&self, id: u32) -> Option<SeriesDef> {
+        let series = self.table.get(id)?;
+        let label = |n: &str, v: &str| Label {
+            name: n.to_owned(),
+            value: v.to_owned(),
+        };
+        let mut labels: Vec<Label> = series.labels().map(|(n, v)| label(n, v)).collect();
+        if series.ci.is_empty() {
+            labels.extend(self.common.iter().map(|(n, v)| label(n, v)));
+        } else {
+            labels.push(label("host", series.ci));
+        }
+        labels.sort_by(|a, b| a.name.cmp(&b.name));
+        labels.dedup_by(|b, a| a.name == b.name); // series labels win over common ones
+        Some(SeriesDef {
+            id,
+            metric: series.metric.to_owned(),
+            labels,
+            kind: MetricKind::from(series.kind) as i32,
+            ci_id: series.ci.to_owned(),
+        })
+    }
+
+    /// The CI id of series `id` (empty for the host), without building its definition.
+    pub fn ci_of(&self, id: u32) -> Option<&str> {
+        self.table.get(id).map(|s| s.ci)
     }
 
     /// Number of registered series.
     pub fn len(&self) -> usize {
-        self.defs.len()
+        self.table.len()
     }
 
     /// Whether no series is registered.
     pub fn is_empty(&self) -> bool {
-        self.defs.is_empty()
+        self.table.is_empty()
     }
 }
 
@@ -308,23 +289,42 @@ impl Declared {
 /// The wire form of `batch` for a stream whose declarations are `declared`:
 /// ids used for the first time on the stream get their `SeriesDef` included.
 pub fn encode_batch(batch: &Batch, registry: &Registry, declared: &mut Declared) -> SampleBatch {
-    let mut series = Vec::new();
+    let ids = to_declare(batch, registry, declared);
+    let mut wire = wire_batch(batch.clone());
+    wire.series = definitions(&ids, registry);
+    wire
+}
+
+/// The ids `batch` uses for the first time on a stream whose declarations
+/// are `declared` (each once, in order of first use), now marked declared.
+/// [`encode_batch`] in two steps, so the definitions can be built just
+/// before the batch is written out ([`definitions`]).
+pub fn to_declare(batch: &Batch, registry: &Registry, declared: &mut Declared) -> Vec<u32> {
+    let mut ids = Vec::new();
     for &id in &batch.series_ids {
-        if !declared.contains(id)
-            && let Some(def) = registry.def(id)
-        {
+        if !declared.contains(id) && registry.ci_of(id).is_some() {
             declared.insert(id);
-            series.push(def.clone());
+            ids.push(id);
         }
     }
+    ids
+}
+
+/// The wire form of `batch`, without series definitions.
+pub fn wire_batch(batch: Batch) -> SampleBatch {
     SampleBatch {
         seq: batch.seq,
-        series,
-        series_ids: batch.series_ids.clone(),
-        timestamps_ms: batch.timestamps_ms.clone(),
-        values: batch.values.clone(),
-        events: batch.events.clone(),
+        series: Vec::new(),
+        series_ids: batch.series_ids,
+        timestamps_ms: batch.timestamps_ms,
+        values: batch.values,
+        events: batch.events,
     }
+}
+
+/// The definitions of `ids` (unknown ids are skipped).
+pub fn definitions(ids: &[u32], registry: &Registry) -> Vec<SeriesDef> {
+    ids.iter().filter_map(|&id| registry.def(id)).collect()
 }
 
 #[cfg(test)]
@@ -390,11 +390,11 @@ mod tests {
         assert_eq!(def.metric, "snmp_if_in_octets_total");
         assert_eq!(def.kind, MetricKind::Counter as i32);
         assert_eq!(
-            label_pairs(def),
+            label_pairs(&def),
             vec![("alias", "up"), ("host", "sw1"), ("interface", "Gi0/1")]
         );
         let up = r.def(ids[1].0).unwrap();
-        assert_eq!(label_pairs(up), vec![("host", "sw1")]);
+        assert_eq!(label_pairs(&up), vec![("host", "sw1")]);
         assert_eq!(up.kind, MetricKind::Gauge as i32);
         // A sample's own `host` label never overrides the device id.
         let spoof = r.ci_series_id(
@@ -412,13 +412,16 @@ mod tests {
         let on_host = r.ci_series_id("", "snmp_up".into(), Kind::Gauge, vec![]);
         let host_def = r.def(on_host).unwrap();
         assert_eq!(host_def.ci_id, "");
-        assert_eq!(label_pairs(host_def), vec![("env", "prod"), ("host", "h1")]);
+        assert_eq!(
+            label_pairs(&host_def),
+            vec![("env", "prod"), ("host", "h1")]
+        );
 
         // Host series are unchanged by device series and keep their ids.
         assert_eq!(r.id("node_load1", Kind::Gauge, vec![]), host);
         assert_eq!(r.def(host).unwrap().ci_id, "");
         assert_eq!(
-            label_pairs(r.def(host).unwrap()),
+            label_pairs(&r.def(host).unwrap()),
             vec![("env", "prod"), ("host", "h1")]
         );
         // Stable ids on the next poll.

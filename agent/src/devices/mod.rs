@@ -17,7 +17,7 @@ pub mod traps;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tocsin_proto::v1::{DeviceEvent, DeviceReport};
 use tokio::sync::{Semaphore, watch};
@@ -27,7 +27,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::Shared;
 use crate::error::Result;
 use crate::queue::split_with_events;
-use crate::snmp::{PolledSample, SnmpTarget, Transports, poll_with};
+use crate::snmp::{
+    DeviceClass, DevicePoll, PolledSample, SnmpTarget, SubtreeError, Transports, poll_with,
+};
 
 pub use directory::{DeviceDirectory, InterfaceInfo};
 pub use health::{Change, Health};
@@ -124,15 +126,24 @@ impl DeviceTask {
 
     /// One round: SNMP poll and ICMP check, then the report is stored and the
     /// samples (all stamped with the round's start) are queued.
+    ///
+    /// The poll is digested (report built, samples interned to ids) as soon
+    /// as it ends, so its strings are freed before the ICMP check is awaited:
+    /// rounds that start together never hold more full polls than there are
+    /// poll slots.
     pub async fn poll_once(&mut self, shared: &Shared) -> Result<RoundOutcome> {
         let ts_ms = now_ms();
         let t = &self.target;
+        let (id, fallback_name) = (&self.id, &self.fallback_name);
         let snmp = async {
-            // The semaphore is never closed; without a permit, poll anyway.
-            let _slot = self.resources.slots.acquire().await.ok();
-            let started = Instant::now();
-            let p = poll_with(t, &self.resources.transports).await;
-            (p, started.elapsed())
+            let (polled, duration) = {
+                // The semaphore is never closed; without a permit, poll anyway.
+                let _slot = self.resources.slots.acquire().await.ok();
+                let started = Instant::now();
+                let p = poll_with(t, &self.resources.transports).await;
+                (p, started.elapsed())
+            };
+            digest(shared, id, t.class, fallback_name, polled, duration)
         };
         let icmp = async {
             if t.icmp {
@@ -146,37 +157,32 @@ impl DeviceTask {
                 None
             }
         };
-        let ((polled, duration), icmp) = tokio::join!(snmp, icmp);
-
-        shared.directory.update(&self.id, &polled);
-        let previous = shared.devices.get(&self.id);
-        let report = build_report(
-            &self.id,
-            t.class,
-            &self.fallback_name,
-            &polled,
-            previous.as_ref(),
-        );
-        let complete = report.complete;
-        if shared.devices.store(report) {
+        let (poll, icmp) = tokio::join!(snmp, icmp);
+        let complete = poll.report.complete;
+        if shared.devices.store(poll.report) {
             tracing::debug!(device = %self.id, complete, "device report changed");
         }
 
-        for e in &polled.errors {
+        for e in &poll.errors {
             *self.errors_total.entry(e.subtree.clone()).or_insert(0) += 1;
         }
         let facts = RoundFacts {
-            snmp_up: polled.reachable,
-            duration,
+            snmp_up: poll.reachable,
+            duration: poll.duration,
             errors_total: &self.errors_total,
             icmp: icmp.as_ref(),
         };
         let reachable = facts.reachable();
-        let all = samples::round_samples(polled.samples, &facts);
-        for change in self.health.observe(reachable, &polled.errors) {
+        let mut pairs = poll.pairs;
+        pairs.extend(
+            shared
+                .registry()
+                .intern_polled(&self.id, samples::fact_samples(&facts)),
+        );
+        for change in self.health.observe(reachable, &poll.errors) {
             self.log(change);
         }
-        let n = queue_samples(shared, &self.id, ts_ms, all, Vec::new())?;
+        let n = queue_pairs(shared, &self.id, ts_ms, &pairs, Vec::new())?;
         Ok(RoundOutcome {
             reachable,
             complete,
@@ -199,6 +205,51 @@ impl DeviceTask {
             ),
             Change::ErrorsCleared => tracing::info!(device, address, "device poll complete again"),
         }
+    }
+}
+
+/// A poll reduced to what the rest of its round needs.
+#[derive(Debug)]
+struct PollDigest {
+    /// Whether SNMP answered.
+    reachable: bool,
+    /// The device's report, to store once the round is over.
+    report: DeviceReport,
+    /// How long the poll took.
+    duration: Duration,
+    /// What failed.
+    errors: Vec<SubtreeError>,
+    /// The poll's samples (and `snmp_if_link_down`) as `(series id, value)`.
+    pairs: Vec<(u32, f64)>,
+}
+
+/// Updates the directory, builds the report of device `id` from `polled`,
+/// and interns its samples: everything a round needs from the full poll.
+fn digest(
+    shared: &Shared,
+    id: &str,
+    class: DeviceClass,
+    fallback_name: &str,
+    polled: DevicePoll,
+    duration: Duration,
+) -> PollDigest {
+    shared.directory.update(id, &polled);
+    // The previous report only fills in what an incomplete poll lacks.
+    let previous = if polled.reachable && polled.errors.is_empty() {
+        None
+    } else {
+        shared.devices.get(id)
+    };
+    let report = build_report(id, class, fallback_name, &polled, previous.as_ref());
+    let pairs = shared
+        .registry()
+        .intern_polled(id, samples::poll_samples(polled.samples));
+    PollDigest {
+        reachable: polled.reachable,
+        report,
+        duration,
+        errors: polled.errors,
+        pairs,
     }
 }
 
@@ -294,7 +345,19 @@ fn queue_samples(
     events: Vec<DeviceEvent>,
 ) -> Result<usize> {
     let pairs = shared.registry().intern_polled(ci_id, samples);
-    let batches = split_with_events(&pairs, ts_ms, events, shared.max_batch_samples());
+    queue_pairs(shared, ci_id, ts_ms, &pairs, events)
+}
+
+/// Queues interned samples of `ci_id` with `events` and wakes the transport.
+/// Returns the number of samples queued.
+fn queue_pairs(
+    shared: &Shared,
+    ci_id: &str,
+    ts_ms: i64,
+    pairs: &[(u32, f64)],
+    events: Vec<DeviceEvent>,
+) -> Result<usize> {
+    let batches = split_with_events(pairs, ts_ms, events, shared.max_batch_samples());
     if batches.is_empty() {
         return Ok(0);
     }

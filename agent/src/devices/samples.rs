@@ -46,17 +46,33 @@ fn bool_value(b: bool) -> f64 {
 
 /// Every sample of one round: `polled` (from the MIBs), `snmp_if_link_down`
 /// derived from them, and the round's own metrics.
-pub fn round_samples(mut polled: Vec<PolledSample>, facts: &RoundFacts<'_>) -> Vec<PolledSample> {
+pub fn round_samples(polled: Vec<PolledSample>, facts: &RoundFacts<'_>) -> Vec<PolledSample> {
+    let mut all = poll_samples(polled);
+    all.extend(fact_samples(facts));
+    all
+}
+
+/// The samples of a poll: `polled` (from the MIBs) and `snmp_if_link_down`
+/// derived from them; the first part of [`round_samples`].
+pub fn poll_samples(mut polled: Vec<PolledSample>) -> Vec<PolledSample> {
     let link_down = link_down(&polled);
     polled.extend(link_down);
-    polled.push(gauge("snmp_up", vec![], bool_value(facts.snmp_up)));
-    polled.push(gauge(
-        "snmp_poll_duration_seconds",
-        vec![],
-        facts.duration.as_secs_f64(),
-    ));
+    polled
+}
+
+/// The round's own metrics (SNMP and ICMP state, poll duration, errors);
+/// the last part of [`round_samples`].
+pub fn fact_samples(facts: &RoundFacts<'_>) -> Vec<PolledSample> {
+    let mut out = vec![
+        gauge("snmp_up", vec![], bool_value(facts.snmp_up)),
+        gauge(
+            "snmp_poll_duration_seconds",
+            vec![],
+            facts.duration.as_secs_f64(),
+        ),
+    ];
     for (subtree, &count) in facts.errors_total {
-        polled.push(PolledSample {
+        out.push(PolledSample {
             metric: "snmp_poll_errors_total".to_owned(),
             labels: vec![("subtree".to_owned(), subtree.clone())],
             counter: true,
@@ -64,20 +80,20 @@ pub fn round_samples(mut polled: Vec<PolledSample>, facts: &RoundFacts<'_>) -> V
         });
     }
     if let Some(icmp @ IcmpResult::Probed { rtt_avg, .. }) = facts.icmp {
-        polled.push(gauge("icmp_up", vec![], bool_value(icmp.answered())));
+        out.push(gauge("icmp_up", vec![], bool_value(icmp.answered())));
         if let Some(rtt) = rtt_avg {
-            polled.push(gauge("icmp_rtt_seconds", vec![], rtt.as_secs_f64()));
+            out.push(gauge("icmp_rtt_seconds", vec![], rtt.as_secs_f64()));
         }
         if let Some(loss) = icmp.loss_percent() {
-            polled.push(gauge("icmp_loss_percent", vec![], loss));
+            out.push(gauge("icmp_loss_percent", vec![], loss));
         }
     }
-    polled.push(gauge(
+    out.push(gauge(
         "device_reachable",
         vec![],
         bool_value(facts.reachable()),
     ));
-    polled
+    out
 }
 
 /// `snmp_if_link_down{interface,alias}`: 1 when an interface is admin up(1)

@@ -11,24 +11,26 @@
 
 pub mod reports;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 use tocsin_proto::v1::ingest_client::IngestClient;
 use tocsin_proto::v1::{
-    AgentMessage, BatchResult, Hello, RegisterRequest, agent_message, collector_message,
+    AgentMessage, BatchResult, Hello, RegisterRequest, SampleBatch, agent_message,
+    collector_message,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
 
 use crate::Shared;
 use crate::error::{Error, Result};
 use crate::queue::Resync;
-use crate::series::{Declared, encode_batch};
+use crate::series::{Declared, definitions, to_declare, wire_batch};
 use crate::stats::Stats;
 use reports::SentReports;
 
@@ -118,7 +120,7 @@ pub async fn run(url: String, shared: Arc<Shared>, mut shutdown: watch::Receiver
 /// results until an error or a shutdown (`Ok` after a clean drain).
 async fn session(
     url: &str,
-    shared: &Shared,
+    shared: &Arc<Shared>,
     shutdown: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,
 ) -> Result<()> {
@@ -164,13 +166,12 @@ async fn session(
             agent_id: shared.agent_id.clone(),
         })),
     };
-    tx.send(hello).await.map_err(|_| closed())?;
-    let response = call(
-        shutdown,
-        "opening the stream",
-        client.stream(ReceiverStream::new(rx)),
-    )
-    .await??;
+    tx.send(Outgoing::Message(Box::new(hello)))
+        .await
+        .map_err(|_| closed())?;
+    let for_stream = Arc::clone(shared);
+    let outbound = ReceiverStream::new(rx).map(move |out: Outgoing| out.into_message(&for_stream));
+    let response = call(shutdown, "opening the stream", client.stream(outbound)).await??;
     let mut inbound = response.into_inner();
     backoff.reset();
     shared
@@ -199,15 +200,27 @@ async fn session(
             let Some(batch) = shared.queue().next_after(last_sent)? else {
                 break;
             };
-            let wire = encode_batch(&batch, &shared.registry(), &mut declared);
-            if !sent_reports.missing(&wire).is_empty() {
+            let (declare, cis) = {
+                let registry = shared.registry();
+                let declare = to_declare(&batch, &registry, &mut declared);
+                let cis: BTreeSet<String> = declare
+                    .iter()
+                    .filter_map(|&id| registry.ci_of(id))
+                    .chain(batch.events.iter().map(|e| e.ci_id.as_str()))
+                    .filter(|ci| !ci.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                (declare, cis)
+            };
+            let cis = || cis.iter().map(String::as_str);
+            if !sent_reports.missing_of(cis()).is_empty() {
                 // A report stored after the last sync: send it first.
                 send_reports(shared, &mut sent_reports, &tx).await?;
-                let missing = sent_reports.missing(&wire);
+                let missing = sent_reports.missing_of(cis());
                 if !missing.is_empty() {
                     // Never happens: devices store their report before queueing.
-                    for def in &wire.series {
-                        declared.remove(def.id);
+                    for &id in &declare {
+                        declared.remove(id);
                     }
                     shared.queue().remove(batch.seq)?;
                     shared.update_queue_stats();
@@ -216,24 +229,18 @@ async fn session(
                     continue;
                 }
             }
-            let declares = !wire.series.is_empty();
-            tx.send(AgentMessage {
-                msg: Some(agent_message::Msg::Batch(wire)),
-            })
-            .await
-            .map_err(|_| closed())?;
-            tracing::debug!(
-                seq = batch.seq,
-                samples = batch.samples(),
-                events = batch.events.len(),
-                "batch sent"
-            );
+            let declares = !declare.is_empty();
+            let (seq, samples, events) = (batch.seq, batch.samples(), batch.events.len());
+            tx.send(Outgoing::Batch(wire_batch(batch), declare))
+                .await
+                .map_err(|_| closed())?;
+            tracing::debug!(seq, samples, events, "batch sent");
             in_flight.push_back(InFlight {
-                seq: batch.seq,
+                seq,
                 declares,
                 sent: Instant::now(),
             });
-            last_sent = batch.seq;
+            last_sent = seq;
         }
         if drain_deadline.is_some() && shared.queue().is_empty() {
             tracing::info!("all batches acknowledged");
@@ -253,7 +260,7 @@ async fn session(
             changed = inventory_rx.changed(), if inventory_alive => {
                 if changed.is_ok() {
                     let inv = inventory_rx.borrow_and_update().as_ref().clone();
-                    tx.send(AgentMessage { msg: Some(agent_message::Msg::Inventory(inv)) }).await.map_err(|_| closed())?;
+                    tx.send(Outgoing::Message(Box::new(AgentMessage { msg: Some(agent_message::Msg::Inventory(inv)) }))).await.map_err(|_| closed())?;
                     tracing::info!("inventory update sent");
                 } else {
                     inventory_alive = false;
@@ -278,13 +285,13 @@ async fn session(
 async fn send_reports(
     shared: &Shared,
     sent: &mut SentReports,
-    tx: &mpsc::Sender<AgentMessage>,
+    tx: &mpsc::Sender<Outgoing>,
 ) -> Result<()> {
     for report in sent.pending(&shared.devices) {
         tracing::debug!(device = %report.device_id, complete = report.complete, "device report sent");
-        tx.send(AgentMessage {
+        tx.send(Outgoing::Message(Box::new(AgentMessage {
             msg: Some(agent_message::Msg::Device(report)),
-        })
+        })))
         .await
         .map_err(|_| closed())?;
     }
@@ -303,6 +310,32 @@ async fn call<T>(
     tokio::select! {
         r = timeout(CALL_TIMEOUT, step) => r.map_err(|_| Error::Timeout(what)),
         _ = shutdown.changed() => Err(Error::Protocol(format!("shutting down during {what}"))),
+    }
+}
+
+/// A message on its way to the stream.
+#[derive(Debug)]
+enum Outgoing {
+    /// Ready as it is (boxed: the other variant is the frequent one).
+    Message(Box<AgentMessage>),
+    /// A batch without its series definitions, and the ids to declare in it:
+    /// the definitions are built from the registry only when the stream takes
+    /// the batch to write it out, so a window full of first-time batches
+    /// (hundreds of thousands of definitions after a start) is never held.
+    Batch(SampleBatch, Vec<u32>),
+}
+
+impl Outgoing {
+    /// The message to write, with the batch's definitions filled in.
+    fn into_message(self, shared: &Shared) -> AgentMessage {
+        let msg = match self {
+            Self::Message(m) => return *m,
+            Self::Batch(mut wire, declare) => {
+                wire.series = definitions(&declare, &shared.registry());
+                agent_message::Msg::Batch(wire)
+            }
+        };
+        AgentMessage { msg: Some(msg) }
     }
 }
 

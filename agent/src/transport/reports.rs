@@ -51,9 +51,14 @@ impl SentReports {
     /// references were declared earlier on the stream, so their CI's report
     /// went out before that.)
     pub fn missing(&self, wire: &SampleBatch) -> BTreeSet<String> {
-        required_cis(wire)
-            .into_iter()
-            .filter(|ci| !self.was_sent(ci))
+        self.missing_of(required_cis(wire))
+    }
+
+    /// The CIs among `cis` (the host's empty id aside) whose report was not
+    /// sent on this stream.
+    pub fn missing_of<'a>(&self, cis: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+        cis.into_iter()
+            .filter(|ci| !ci.is_empty() && !self.was_sent(ci))
             .map(str::to_owned)
             .collect()
     }
