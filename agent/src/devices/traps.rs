@@ -57,12 +57,37 @@ pub fn handle(shared: &Shared, mut trap: ReceivedTrap) {
         ci_id: device.clone(),
         timestamp_ms: ts_ms,
         kind: trap.kind.as_str().to_owned(),
-        trap_oid: trap.trap_oid,
+        trap_oid: bounded(trap.trap_oid),
         source: trap.source.to_string(),
-        summary: trap.summary,
-        fields: trap.fields.into_iter().collect(),
+        summary: bounded(trap.summary),
+        // The collector refuses events beyond these limits (and the batch
+        // with them): a hostile or chatty sender must not cost the samples.
+        fields: trap
+            .fields
+            .into_iter()
+            .take(MAX_EVENT_FIELDS)
+            .map(|(k, v)| (bounded(k), bounded(v)))
+            .collect(),
     };
     enqueue_device_data(shared, &device, ts_ms, samples, vec![event]);
+}
+
+/// Most varbinds kept per event (the collector accepts 128).
+const MAX_EVENT_FIELDS: usize = 128;
+/// Longest text kept per field, in bytes (the collector accepts 4096).
+const MAX_EVENT_TEXT: usize = 1024;
+
+/// `text` cut to [`MAX_EVENT_TEXT`] bytes on a character boundary.
+fn bounded(mut text: String) -> String {
+    if text.len() > MAX_EVENT_TEXT {
+        let mut end = MAX_EVENT_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 /// The samples a standard trap implies, labelled exactly like the poller's.
@@ -192,6 +217,15 @@ mod tests {
         assert_eq!(value(&s, "snmp_if_oper_status"), Some(1.0));
         assert_eq!(value(&s, "snmp_if_link_down"), Some(0.0));
         assert!(trap_samples(&shared, "sw1", &trap(TrapKind::LinkDown, None)).is_empty());
+    }
+
+    #[test]
+    fn texts_are_cut_on_character_boundaries() {
+        let long = "é".repeat(MAX_EVENT_TEXT);
+        let cut = bounded(long);
+        assert!(cut.len() <= MAX_EVENT_TEXT + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
+        assert_eq!(bounded("short".into()), "short");
     }
 
     #[test]

@@ -133,14 +133,21 @@ impl Cmdb {
             &owned,
             &source,
         )?;
-        for target in new_targets.difference(&old_targets) {
-            if self.set_relation(target, LLDP_RELATION, &update.id, &source, true)? {
-                outcome.relations_added += 1;
-            }
-        }
-        for target in old_targets.difference(&new_targets) {
-            if self.set_relation(target, LLDP_RELATION, &update.id, &source, false)? {
-                outcome.relations_removed += 1;
+        // One relation that cannot change (its CI was deleted meanwhile) must
+        // not stop the others.
+        let changes = new_targets
+            .difference(&old_targets)
+            .map(|t| (t, true))
+            .chain(old_targets.difference(&new_targets).map(|t| (t, false)));
+        for (target, add) in changes {
+            match self.set_relation(target, LLDP_RELATION, &update.id, &source, add) {
+                Ok(true) if add => outcome.relations_added += 1,
+                Ok(true) => outcome.relations_removed += 1,
+                Ok(false) => {}
+                Err(Error::NotFound(why)) => {
+                    tracing::debug!(device = %update.id, target = %target, why, "LLDP relation skipped");
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(outcome)

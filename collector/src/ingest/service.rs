@@ -189,9 +189,12 @@ async fn run_stream(
                         match result {
                             Ok(()) => continue,
                             Err(e) => {
+                                // The stream goes on: the agent's own data and
+                                // its other devices keep flowing; this device's
+                                // batches are refused as `unknown_ci`.
                                 metrics.reject("device_report");
                                 tracing::warn!(agent = %agent, error = %e, "device report refused");
-                                Err(Status::from(e))
+                                continue;
                             }
                         }
                     }

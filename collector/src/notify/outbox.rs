@@ -96,8 +96,24 @@ impl Outbox {
     }
 
     /// Adds a pending record for `n`, due at `due_at`, to `batch`; it is
-    /// scheduled once [`Outbox::committed`] confirms the write.
+    /// scheduled once [`Outbox::committed`] confirms the write. Only the
+    /// incident manager stages (under its lock, one write at a time); other
+    /// writers use [`Outbox::enqueue`], so a commit never schedules records of
+    /// a write that has not happened.
     pub fn stage(&self, batch: &mut WriteBatch, n: Notification, channel: &str, due_at: i64) {
+        if let Some(slot) = self.record_into(batch, n, channel, due_at) {
+            self.staged.lock().push(slot);
+        }
+    }
+
+    /// Adds the pending record of `n` to `batch`; its (due time, id).
+    fn record_into(
+        &self,
+        batch: &mut WriteBatch,
+        n: Notification,
+        channel: &str,
+        due_at: i64,
+    ) -> Option<(i64, u64)> {
         let id = n.id;
         let rec = OutboxRecord {
             notification: n,
@@ -112,9 +128,12 @@ impl Outbox {
         match serde_json::to_vec(&rec) {
             Ok(v) => {
                 batch.put_cf(self.db.cf(Cf::Incidents), keys::notification(id), v);
-                self.staged.lock().push((due_at, id));
+                Some((due_at, id))
             }
-            Err(e) => tracing::error!(id, error = %e, "cannot encode a notification"),
+            Err(e) => {
+                tracing::error!(id, error = %e, "cannot encode a notification");
+                None
+            }
         }
     }
 
@@ -130,10 +149,18 @@ impl Outbox {
     /// Stores `n` on its own (reminders, tests) and makes it due now.
     pub fn enqueue(&self, n: Notification, channel: &str, now: i64) -> Result<(), StorageError> {
         let mut batch = WriteBatch::default();
-        self.stage(&mut batch, n, channel, now);
-        let result = self.db.write(batch, true);
-        self.committed(result.is_ok());
-        result
+        let slot = self.record_into(&mut batch, n, channel, now);
+        self.db.write(batch, true)?;
+        if let Some(slot) = slot {
+            self.due.lock().insert(slot);
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Schedules `id` again at `at` (after its state could not be stored).
+    pub fn reschedule(&self, id: u64, at: i64) {
+        self.due.lock().insert((at, id));
     }
 
     /// Takes the id of a notification due at `now`, if any.

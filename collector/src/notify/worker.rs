@@ -167,6 +167,12 @@ impl Shared {
                 id,
                 "cannot store a notification's delivery state; it will be sent again"
             );
+            // Still pending on disk: try again later rather than only after a restart.
+            let backoff = self.retry.backoff(rec.attempts.max(1), None);
+            self.outbox.reschedule(
+                id,
+                now_ms() + i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX / 2),
+            );
             return;
         }
         log(&rec);
@@ -183,8 +189,10 @@ impl Shared {
     /// An opening sent for the first time takes along the other openings of
     /// its receiver inside the grouping window.
     fn gather_group(&self, mut rec: OutboxRecord) -> OutboxRecord {
+        // A lead picked up again after a restart keeps the group it has.
         if self.group_window_ms <= 0
             || rec.attempts > 0
+            || !rec.notification.grouped.is_empty()
             || rec.notification.event != NotifyEvent::Opened
         {
             return rec;
