@@ -5,7 +5,7 @@
 //! done about the delivery, so a restart never sends a delivered
 //! notification again, and never loses a pending one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,14 +60,26 @@ pub struct Outbox {
     /// Pending notifications by (due time, id).
     due: Mutex<BTreeSet<(i64, u64)>>,
     /// Staged in a write that has not committed yet.
-    staged: Mutex<Vec<(i64, u64)>>,
+    staged: Mutex<Vec<Slot>>,
+    /// Unfinished (pending) notification ids per (receiver, incident): a
+    /// notification waits until the earlier ones of its pair are done, so a
+    /// receiver never hears "resolved" before "opened".
+    unfinished: Mutex<HashMap<(String, u64), BTreeSet<u64>>>,
     wake: Notify,
+}
+
+/// A record to schedule: (due time, id), and its (receiver, incident).
+type Slot = ((i64, u64), (String, u64));
+
+fn order_key(n: &Notification) -> (String, u64) {
+    (n.receiver.clone(), n.incident.id)
 }
 
 impl Outbox {
     /// Opens the outbox in `db`, picking up every pending notification.
     pub fn open(db: Arc<Db>) -> Result<Self, StorageError> {
         let mut due = BTreeSet::new();
+        let mut unfinished: HashMap<(String, u64), BTreeSet<u64>> = HashMap::new();
         let mut last = 0;
         for item in db.iter_prefix(Cf::Incidents, &[keys::NOTIFICATION]) {
             let (key, value) = item?;
@@ -76,6 +88,10 @@ impl Outbox {
             let rec: OutboxRecord = decode(&value)?;
             if rec.status == DeliveryStatus::Pending {
                 due.insert((rec.next_attempt_at, id));
+                unfinished
+                    .entry(order_key(&rec.notification))
+                    .or_default()
+                    .insert(id);
             }
         }
         if !due.is_empty() {
@@ -86,6 +102,7 @@ impl Outbox {
             next_id: AtomicU64::new(last + 1),
             due: Mutex::new(due),
             staged: Mutex::new(Vec::new()),
+            unfinished: Mutex::new(unfinished),
             wake: Notify::new(),
         })
     }
@@ -113,8 +130,9 @@ impl Outbox {
         n: Notification,
         channel: &str,
         due_at: i64,
-    ) -> Option<(i64, u64)> {
+    ) -> Option<Slot> {
         let id = n.id;
+        let key = order_key(&n);
         let rec = OutboxRecord {
             notification: n,
             channel: channel.to_string(),
@@ -128,7 +146,7 @@ impl Outbox {
         match serde_json::to_vec(&rec) {
             Ok(v) => {
                 batch.put_cf(self.db.cf(Cf::Incidents), keys::notification(id), v);
-                Some((due_at, id))
+                Some(((due_at, id), key))
             }
             Err(e) => {
                 tracing::error!(id, error = %e, "cannot encode a notification");
@@ -141,9 +159,29 @@ impl Outbox {
     pub fn committed(&self, ok: bool) {
         let staged = std::mem::take(&mut *self.staged.lock());
         if ok && !staged.is_empty() {
-            self.due.lock().extend(staged);
-            self.wake.notify_one();
+            self.schedule(staged);
         }
+    }
+
+    fn schedule(&self, slots: Vec<Slot>) {
+        let mut unfinished = self.unfinished.lock();
+        let mut due = self.due.lock();
+        for (slot, key) in slots {
+            unfinished.entry(key).or_default().insert(slot.1);
+            due.insert(slot);
+        }
+        drop((due, unfinished));
+        self.wake.notify_one();
+    }
+
+    /// Whether an earlier notification to the same receiver about the same
+    /// incident is not finished yet (`rec` must wait for it).
+    pub fn waits_for_earlier(&self, rec: &OutboxRecord) -> bool {
+        self.unfinished
+            .lock()
+            .get(&order_key(&rec.notification))
+            .and_then(|ids| ids.first())
+            .is_some_and(|first| *first < rec.notification.id)
     }
 
     /// Stores `n` on its own (reminders, tests) and makes it due now.
@@ -151,10 +189,7 @@ impl Outbox {
         let mut batch = WriteBatch::default();
         let slot = self.record_into(&mut batch, n, channel, now);
         self.db.write(batch, true)?;
-        if let Some(slot) = slot {
-            self.due.lock().insert(slot);
-            self.wake.notify_one();
-        }
+        self.schedule(slot.into_iter().collect());
         Ok(())
     }
 
@@ -252,7 +287,21 @@ impl Outbox {
             keys::notification(rec.notification.id),
             value,
         );
-        self.db.write(batch, true)
+        self.db.write(batch, true)?;
+        let mut unfinished = self.unfinished.lock();
+        let key = order_key(&rec.notification);
+        if rec.status == DeliveryStatus::Pending {
+            unfinished
+                .entry(key)
+                .or_default()
+                .insert(rec.notification.id);
+        } else if let Some(ids) = unfinished.get_mut(&key) {
+            ids.remove(&rec.notification.id);
+            if ids.is_empty() {
+                unfinished.remove(&key);
+            }
+        }
+        Ok(())
     }
 
     /// Stores `rec` (fsynced) and schedules it again if it is still pending.

@@ -298,3 +298,53 @@ fn openings_within_the_window_travel_together_and_are_not_sent_twice() {
     let grouped = f.outbox.list(&[DeliveryStatus::Grouped], 10).unwrap();
     assert_eq!(grouped[0].grouped_into, Some(lead));
 }
+
+#[test]
+fn a_receiver_hears_an_incidents_events_in_order() {
+    let f = fixture_with_window(60_000);
+    f.manager
+        .handle(vec![firing("disk_full", "h1", Severity::Warning)])
+        .unwrap();
+    f.manager.handle(vec![resolved("disk_full", "h1")]).unwrap();
+    // The opening waits out the grouping window; the resolution is due now
+    // but must not overtake it.
+    let resolved_id = f.outbox.take_due(now_ms()).expect("resolution due at once");
+    let resolution = f.outbox.get(resolved_id).unwrap().unwrap();
+    assert_eq!(resolution.notification.event, NotifyEvent::Resolved);
+    assert!(f.outbox.waits_for_earlier(&resolution));
+
+    let opened_id = f.outbox.take_due(i64::MAX).unwrap();
+    let opening = f.outbox.get(opened_id).unwrap().unwrap();
+    assert!(!f.outbox.waits_for_earlier(&opening));
+    let retry = RetryConfig::default();
+    let delivered = apply(opening, DeliveryOutcome::Delivered, &retry, now_ms());
+    f.outbox.update(&delivered).unwrap();
+    assert!(
+        !f.outbox.waits_for_earlier(&resolution),
+        "free once the opening is delivered"
+    );
+
+    // A permanent failure does not block what follows either.
+    f.manager
+        .handle(vec![firing("disk_full", "h9", Severity::Warning)])
+        .unwrap();
+    f.manager.handle(vec![resolved("disk_full", "h9")]).unwrap();
+    let mut taken = Vec::new();
+    while let Some(id) = f.outbox.take_due(i64::MAX) {
+        taken.push(f.outbox.get(id).unwrap().unwrap());
+    }
+    taken.sort_by_key(|r| r.notification.id);
+    let (first, second) = (&taken[0], &taken[1]);
+    assert_eq!(first.notification.event, NotifyEvent::Opened);
+    assert!(f.outbox.waits_for_earlier(second));
+    let failed = apply(
+        first.clone(),
+        DeliveryOutcome::Failed {
+            error: "400".into(),
+        },
+        &retry,
+        0,
+    );
+    f.outbox.update(&failed).unwrap();
+    assert!(!f.outbox.waits_for_earlier(second));
+}

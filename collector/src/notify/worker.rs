@@ -26,6 +26,9 @@ use crate::time::now_ms;
 const PARALLEL_DELIVERIES: usize = 8;
 /// Longest sleep between looks at the outbox.
 const MAX_IDLE: Duration = Duration::from_secs(1);
+/// How long a notification waits before looking again whether the earlier
+/// ones of its receiver and incident are done.
+const ORDER_WAIT_MS: i64 = 200;
 /// The actor of timeline entries the notifier writes.
 pub const NOTIFIER: &str = "notifier";
 
@@ -138,7 +141,14 @@ impl Shared {
     /// its own at the same moment.
     fn prepare(&self, id: u64) -> Option<OutboxRecord> {
         match self.outbox.get(id) {
-            Ok(Some(rec)) if rec.status == DeliveryStatus::Pending => Some(self.gather_group(rec)),
+            Ok(Some(rec)) if rec.status == DeliveryStatus::Pending => {
+                if self.outbox.waits_for_earlier(&rec) {
+                    // Receivers hear an incident's events in order.
+                    self.outbox.reschedule(id, now_ms() + ORDER_WAIT_MS);
+                    return None;
+                }
+                Some(self.gather_group(rec))
+            }
             Ok(_) => None,
             Err(e) => {
                 tracing::error!(id, error = %e, "cannot read a notification");
