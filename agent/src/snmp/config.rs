@@ -363,7 +363,9 @@ pub fn check_device_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn password_problem(p: &mut Vec<String>, key: &str, value: Option<&Secret>, required: bool) {
+/// Adds the problem with a USM password at `key`, if any: missing although
+/// `required`, or shorter than RFC 3414 allows.
+pub fn password_problem(p: &mut Vec<String>, key: &str, value: Option<&Secret>, required: bool) {
     match value {
         None if required => p.push(format!("{key}: required")),
         Some(s) if s.expose().len() < MIN_PASSWORD_LEN => p.push(format!(

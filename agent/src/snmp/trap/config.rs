@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use serde::Deserialize;
 
-use crate::snmp::config::{AuthProtocol, MIN_PASSWORD_LEN, PrivProtocol, Secret};
+use crate::snmp::config::{AuthProtocol, PrivProtocol, Secret, password_problem};
 
 /// Settings of the SNMP trap/inform receiver (the agent's `[traps]` section).
 ///
@@ -106,28 +106,14 @@ impl TrapUser {
                 "{at}.auth_protocol: required (sha or sha256); unauthenticated v3 traps are refused"
             ));
         }
-        password_problem(p, at, "auth_password", self.auth_password.as_ref(), true);
+        let auth = format!("{at}.auth_password");
+        password_problem(p, &auth, self.auth_password.as_ref(), true);
         let has_priv = self.priv_protocol.is_some();
-        password_problem(
-            p,
-            at,
-            "priv_password",
-            self.priv_password.as_ref(),
-            has_priv,
-        );
+        let privacy = format!("{at}.priv_password");
+        password_problem(p, &privacy, self.priv_password.as_ref(), has_priv);
         if !has_priv && self.priv_password.is_some() {
             p.push(format!("{at}.priv_password: set without priv_protocol"));
         }
-    }
-}
-
-fn password_problem(p: &mut Vec<String>, at: &str, key: &str, value: Option<&Secret>, need: bool) {
-    match value {
-        None if need => p.push(format!("{at}.{key}: required")),
-        Some(s) if s.expose().len() < MIN_PASSWORD_LEN => p.push(format!(
-            "{at}.{key}: must be at least {MIN_PASSWORD_LEN} characters"
-        )),
-        _ => {}
     }
 }
 
