@@ -7,6 +7,7 @@
 //! test command builds them first: `cargo build --release --bins`.
 
 pub mod grpc;
+pub mod notify;
 pub mod receivers;
 pub mod snmpd;
 

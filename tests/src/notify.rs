@@ -1,0 +1,219 @@
+//! Shared pieces of the notification end-to-end tests (tests/tests/notify_*.rs):
+//! a collector with one test rule and fast retries, a scripted agent, and
+//! readers of the outbox and the incident timeline.
+
+use anyhow::{Context, Result, ensure};
+use serde_json::Value;
+use tocsin_proto::v1::{Inventory, NetInterface};
+
+use crate::grpc::{Stream, batch, def, now_ms};
+use crate::receivers::hmac_sha256_hex;
+use crate::{Collector, wait_for};
+use std::time::Duration;
+
+/// Built-ins off (no `agent_lost` noise), one rule with three severities.
+pub const RULES: &str = r#"
+[defaults]
+enabled = false
+
+[no_data]
+enabled = false
+
+[[rule]]
+name = "probe_high"
+selector = "tocsin_test_value"
+thresholds = { warning = 50, general = 80, major = 95 }
+recovery = 40
+object_labels = ["probe"]
+title = "{{labels.probe}} on {{ci}} is {{value}}"
+"#;
+
+/// Short retries so the suite stays fast; no reminders.
+pub const RETRY: &str = r#"
+[notify.retry]
+initial_backoff = "200ms"
+max_backoff = "2s"
+max_attempts = 10
+"#;
+
+/// How long the tests wait for anything.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A collector with [`RULES`], the `[notify]` section `notify` and fast retries.
+pub async fn start(dir: &std::path::Path, notify: &str) -> Result<Collector> {
+    start_with_rules(dir, RULES, notify).await
+}
+
+/// [`start`] with other rules.
+pub async fn start_with_rules(
+    dir: &std::path::Path,
+    rules_text: &str,
+    notify: &str,
+) -> Result<Collector> {
+    let rules = dir.join("rules.toml");
+    std::fs::write(&rules, rules_text)?;
+    let config = format!(
+        "rules_file = {:?}\n{notify}\n{RETRY}",
+        rules.display().to_string()
+    );
+    Collector::start_with_config(&dir.join("data"), dir, &config).await
+}
+
+/// A scripted agent with one series `tocsin_test_value{probe="p1"}`.
+pub struct Probe {
+    agent: String,
+    stream: Stream,
+    seq: u64,
+    declared: bool,
+    ts: i64,
+}
+
+impl Probe {
+    /// Registers `agent` with an inventory and opens its stream.
+    pub async fn open(c: &Collector, agent: &str) -> Result<Self> {
+        let inventory = Inventory {
+            hostname: format!("{agent}-host"),
+            os_name: "Debian GNU/Linux".into(),
+            os_version: "12".into(),
+            dmi_serial: format!("SN-{agent}"),
+            interfaces: vec![NetInterface {
+                name: "eth0".into(),
+                mac: "02:00:00:00:00:01".into(),
+                ips: vec!["10.9.8.7".into()],
+            }],
+            ..Default::default()
+        };
+        Ok(Self {
+            agent: agent.to_string(),
+            stream: Stream::open_with(&c.grpc_url, agent, inventory).await?,
+            seq: 0,
+            declared: false,
+            ts: now_ms() - 60_000,
+        })
+    }
+
+    /// Sends one sample of the probe series.
+    pub async fn send(&mut self, value: f64) -> Result<()> {
+        self.seq += 1;
+        self.ts += 100;
+        let defs = if self.declared {
+            vec![]
+        } else {
+            vec![def(
+                1,
+                "tocsin_test_value",
+                &[("host", &self.agent), ("probe", "p1")],
+            )]
+        };
+        self.declared = true;
+        let r = self
+            .stream
+            .send(batch(self.seq, defs, &[(1, self.ts, value)]))
+            .await?;
+        ensure!(r.code == 0, "batch rejected: {r:?}");
+        Ok(())
+    }
+}
+
+/// The one incident of `ci` (fails when there is none or several).
+pub async fn only_incident(c: &Collector, ci: &str) -> Result<Value> {
+    let body = c.get_json(&format!("/api/v1/incidents?ci={ci}")).await?;
+    let list = body["data"].as_array().cloned().unwrap_or_default();
+    ensure!(list.len() == 1, "expected one incident of {ci}: {body}");
+    let id = list[0]["id"].as_u64().context("id")?;
+    incident(c, id).await
+}
+
+/// Incident `id` with its timeline.
+pub async fn incident(c: &Collector, id: u64) -> Result<Value> {
+    Ok(c.get_json(&format!("/api/v1/incidents/{id}")).await?["data"].clone())
+}
+
+/// Outbox records (`GET /api/v1/notifications?<query>`).
+pub async fn notifications(c: &Collector, query: &str) -> Result<Vec<Value>> {
+    let body = c
+        .get_json(&format!("/api/v1/notifications?{query}"))
+        .await?;
+    Ok(body["data"].as_array().cloned().unwrap_or_default())
+}
+
+/// Outbox records about incident `id`.
+pub async fn notifications_of(c: &Collector, id: u64) -> Result<Vec<Value>> {
+    Ok(notifications(c, "limit=1000")
+        .await?
+        .into_iter()
+        .filter(|r| r["notification"]["incident"]["id"] == id)
+        .collect())
+}
+
+/// Waits for the outbox record of (`receiver`, incident `id`, `event`) to
+/// reach `status`.
+pub async fn wait_status(
+    c: &Collector,
+    receiver: &str,
+    id: u64,
+    event: &str,
+    status: &str,
+) -> Result<Value> {
+    wait_for(WAIT, || async {
+        Ok(notifications_of(c, id).await?.into_iter().find(|r| {
+            r["notification"]["receiver"] == receiver
+                && r["notification"]["event"] == event
+                && r["status"] == status
+        }))
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "{receiver}/{id}/{event} never became {status}; log:\n{}",
+            c.proc.log()
+        )
+    })
+}
+
+/// The `notified` entries of an incident's timeline.
+pub fn notified_entries(detail: &Value) -> Vec<Value> {
+    detail["timeline"].as_array().map_or(vec![], |t| {
+        t.iter()
+            .filter(|e| e["kind"] == "notified")
+            .cloned()
+            .collect()
+    })
+}
+
+/// RFC 3339 (UTC, seconds) for unix seconds.
+pub fn rfc3339(secs: f64) -> String {
+    let out = std::process::Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("@{}", secs as i64),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Runs `tocsinctl` against `c`.
+pub fn ctl(c: &Collector, args: &[&str]) -> Result<std::process::Output> {
+    let mut all = vec!["--url", c.http_url.as_str()];
+    all.extend_from_slice(args);
+    crate::run("tocsinctl", &all)
+}
+
+/// Checks `X-Tocsin-Signature` against an HMAC computed here.
+pub fn assert_signed(r: &crate::receivers::Recorded, secret: &str) {
+    let expected = format!("sha256={}", hmac_sha256_hex(secret.as_bytes(), &r.body));
+    assert_eq!(
+        r.header("x-tocsin-signature"),
+        Some(expected.as_str()),
+        "signature of {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let ts: i64 = r
+        .header("x-tocsin-timestamp")
+        .and_then(|t| t.parse().ok())
+        .expect("X-Tocsin-Timestamp");
+    assert!((ts - now_ms() / 1000).abs() < 120, "timestamp {ts} is now");
+}
