@@ -1,64 +1,36 @@
 //! Pure decoding of a received notification into a [`ReceivedTrap`]: the
 //! trap's kind, the interface it is about, every varbind by name, and a
-//! one-line summary. v1 traps are first mapped to the v2 form (RFC 3584 §3.1).
+//! one-line summary ([`super::summary`]); varbinds are named in
+//! [`super::names`]. v1 traps are first mapped to the v2 form (RFC 3584 §3.1).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use async_snmp::notification::Notification;
 use async_snmp::pdu::TrapV1Pdu;
 use async_snmp::{Oid, Value, VarBind};
 
+use super::names::{clean_text, fields};
+use super::summary::summary;
+
 /// `sysUpTime.0`.
-const SYS_UPTIME: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 3, 0];
+pub(super) const SYS_UPTIME: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 3, 0];
 /// `snmpTrapOID.0`.
-const SNMP_TRAP_OID: &[u32] = &[1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0];
+pub(super) const SNMP_TRAP_OID: &[u32] = &[1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0];
 /// `snmpTrapEnterprise.0`.
-const SNMP_TRAP_ENTERPRISE: &[u32] = &[1, 3, 6, 1, 6, 3, 1, 1, 4, 3, 0];
+pub(super) const SNMP_TRAP_ENTERPRISE: &[u32] = &[1, 3, 6, 1, 6, 3, 1, 1, 4, 3, 0];
 /// `snmpTrapAddress.0`.
-const SNMP_TRAP_ADDRESS: &[u32] = &[1, 3, 6, 1, 6, 3, 18, 1, 3, 0];
+pub(super) const SNMP_TRAP_ADDRESS: &[u32] = &[1, 3, 6, 1, 6, 3, 18, 1, 3, 0];
 /// `snmpTrapCommunity.0`: a credential, never stored.
-const SNMP_TRAP_COMMUNITY: &[u32] = &[1, 3, 6, 1, 6, 3, 18, 1, 4, 0];
+pub(super) const SNMP_TRAP_COMMUNITY: &[u32] = &[1, 3, 6, 1, 6, 3, 18, 1, 4, 0];
 /// `snmpTraps`: the standard traps are its children 1 to 6.
 const SNMP_TRAPS: &[u32] = &[1, 3, 6, 1, 6, 3, 1, 1, 5];
 /// `snmpTraps` dotted, followed by the dot before the child number.
 const SNMP_TRAPS_DOT: &str = "1.3.6.1.6.3.1.1.5.";
 /// `ifEntry`: column `c` of interface `n` is `ifEntry.c.n`.
-const IF_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 2, 2, 1];
+pub(super) const IF_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 2, 2, 1];
 /// `ifXEntry`: column `c` of interface `n` is `ifXEntry.c.n`.
-const IF_X_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1];
-/// Longest text kept from one octet-string varbind, in characters.
-const MAX_TEXT: usize = 512;
-
-const SCALARS: &[(&[u32], &str)] = &[
-    (&[1, 3, 6, 1, 2, 1, 1, 1, 0], "sysDescr.0"),
-    (&[1, 3, 6, 1, 2, 1, 1, 2, 0], "sysObjectID.0"),
-    (SYS_UPTIME, "sysUpTime.0"),
-    (&[1, 3, 6, 1, 2, 1, 1, 4, 0], "sysContact.0"),
-    (&[1, 3, 6, 1, 2, 1, 1, 5, 0], "sysName.0"),
-    (&[1, 3, 6, 1, 2, 1, 1, 6, 0], "sysLocation.0"),
-    (SNMP_TRAP_OID, "snmpTrapOID.0"),
-    (SNMP_TRAP_ENTERPRISE, "snmpTrapEnterprise.0"),
-    (SNMP_TRAP_ADDRESS, "snmpTrapAddress.0"),
-    (SNMP_TRAP_COMMUNITY, "snmpTrapCommunity.0"),
-];
-
-const IF_COLUMNS: &[(u32, &str)] = &[
-    (1, "ifIndex"),
-    (2, "ifDescr"),
-    (3, "ifType"),
-    (4, "ifMtu"),
-    (5, "ifSpeed"),
-    (6, "ifPhysAddress"),
-    (7, "ifAdminStatus"),
-    (8, "ifOperStatus"),
-    (9, "ifLastChange"),
-];
-
-const IF_X_COLUMNS: &[(u32, &str)] = &[(1, "ifName"), (15, "ifHighSpeed"), (18, "ifAlias")];
-
+pub(super) const IF_X_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1];
 /// What a notification reports, from its trap OID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TrapKind {
@@ -279,80 +251,6 @@ fn build(
     }
 }
 
-/// Every varbind by name; a repeated name gets `#2`, `#3`….
-fn fields(varbinds: &[&VarBind]) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for vb in varbinds {
-        let name = field_name(&vb.oid);
-        let value = if vb.oid.arcs() == SNMP_TRAP_COMMUNITY {
-            "<redacted>".to_owned()
-        } else {
-            value_text(&vb.value)
-        };
-        let mut key = name.clone();
-        let mut n = 1;
-        while out.contains_key(&key) {
-            n += 1;
-            key = format!("{name}#{n}");
-        }
-        out.insert(key, value);
-    }
-    out
-}
-
-/// A known name such as `ifOperStatus.3`, else the dotted OID.
-pub fn field_name(oid: &Oid) -> String {
-    let arcs = oid.arcs();
-    if let Some((_, name)) = SCALARS.iter().find(|(a, _)| *a == arcs) {
-        return (*name).to_owned();
-    }
-    for (table, columns) in [(IF_ENTRY, IF_COLUMNS), (IF_X_ENTRY, IF_X_COLUMNS)] {
-        let Some([column, instance @ ..]) = arcs.strip_prefix(table) else {
-            continue;
-        };
-        if instance.is_empty() {
-            continue;
-        }
-        if let Some((_, name)) = columns.iter().find(|(c, _)| c == column) {
-            let mut s = (*name).to_owned();
-            for arc in instance {
-                let _ = write!(s, ".{arc}");
-            }
-            return s;
-        }
-    }
-    oid.to_string()
-}
-
-/// A value as text; octet strings have control characters escaped and are
-/// cut at [`MAX_TEXT`] characters.
-fn value_text(value: &Value) -> String {
-    match value {
-        Value::OctetString(_) => match value.as_str() {
-            Some(s) => clean_text(s),
-            None => value.to_string(),
-        },
-        other => other.to_string(),
-    }
-}
-
-/// Device-supplied text made safe for a log line or a summary.
-fn clean_text(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i == MAX_TEXT {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// An IF-MIB column this module reads, and its interface index.
 fn if_column(oid: &Oid) -> Option<(&'static str, u32)> {
     let arcs = oid.arcs();
@@ -408,97 +306,11 @@ fn interface(varbinds: &[&VarBind]) -> Option<TrapInterface> {
     })
 }
 
-/// `ifAdminStatus`/`ifOperStatus` value names (IF-MIB).
-fn status_name(status: i64) -> String {
-    let name = match status {
-        1 => "up",
-        2 => "down",
-        3 => "testing",
-        4 => "unknown",
-        5 => "dormant",
-        6 => "notPresent",
-        7 => "lowerLayerDown",
-        other => return format!("status {other}"),
-    };
-    name.to_owned()
-}
-
-/// Seconds as e.g. `12s` or `3days 4h 5m 6s`.
-fn uptime_text(seconds: f64) -> String {
-    humantime::format_duration(Duration::from_secs(seconds as u64)).to_string()
-}
-
-impl ReceivedTrap {
-    /// Names the trap's interface as the poller knows it (from its ifIndex)
-    /// when the trap itself did not carry ifName or ifDescr, and says so in
-    /// the summary.
-    pub fn name_interface(&mut self, name: &str) {
-        if let Some(i) = &mut self.interface
-            && i.name.is_none()
-        {
-            i.name = Some(name.to_owned());
-            self.summary = summary(
-                self.source,
-                self.kind,
-                &self.trap_oid,
-                self.uptime_seconds,
-                self.interface.as_ref(),
-            );
-        }
-    }
-}
-
-fn summary(
-    source: SocketAddr,
-    kind: TrapKind,
-    trap_oid: &str,
-    uptime_seconds: Option<f64>,
-    interface: Option<&TrapInterface>,
-) -> String {
-    let uptime =
-        uptime_seconds.map_or_else(String::new, |s| format!(" (uptime {})", uptime_text(s)));
-    match kind {
-        TrapKind::ColdStart => format!("coldStart: device restarted{uptime}"),
-        TrapKind::WarmStart => format!("warmStart: SNMP agent reinitialised{uptime}"),
-        TrapKind::AuthenticationFailure => format!(
-            "authenticationFailure: {} refused a badly authenticated SNMP request",
-            source.ip()
-        ),
-        TrapKind::LinkDown | TrapKind::LinkUp => link_summary(source, kind, interface),
-        TrapKind::Other if trap_oid.is_empty() => {
-            format!("trap without snmpTrapOID.0 from {}", source.ip())
-        }
-        TrapKind::Other => format!("trap {trap_oid} from {}", source.ip()),
-    }
-}
-
-fn link_summary(source: SocketAddr, kind: TrapKind, interface: Option<&TrapInterface>) -> String {
-    let Some(i) = interface else {
-        return format!(
-            "{} from {} (no interface named)",
-            kind.as_str(),
-            source.ip()
-        );
-    };
-    let which = match &i.name {
-        Some(name) => format!("{name} (ifIndex {})", i.if_index),
-        None => format!("ifIndex {}", i.if_index),
-    };
-    let states: Vec<String> = [("admin", i.admin_status), ("oper", i.oper_status)]
-        .into_iter()
-        .filter_map(|(what, s)| s.map(|s| format!("{what} {}", status_name(s))))
-        .collect();
-    if states.is_empty() {
-        format!("{} on {which}", kind.as_str())
-    } else {
-        format!("{} on {which}: {}", kind.as_str(), states.join(", "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use async_snmp::pdu::GenericTrap;
 
+    use super::super::names::MAX_TEXT;
     use super::*;
 
     fn src() -> SocketAddr {

@@ -40,6 +40,8 @@
 pub mod config;
 pub mod decode;
 mod gate;
+mod names;
+mod summary;
 
 use std::convert::Infallible;
 use std::io;
