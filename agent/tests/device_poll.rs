@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,118 +11,23 @@ use tocsin_agent::Shared;
 use tocsin_agent::devices::{DeviceTask, PollResources, enqueue_device_data, spawn_all};
 use tocsin_agent::queue::{Batch, BatchQueue, MemoryQueue};
 use tocsin_agent::series::{Declared, Registry, encode_batch};
-use tocsin_agent::snmp::{DeviceClass, PolledSample, SnmpTarget, session::Session};
+use tocsin_agent::snmp::{DeviceClass, PolledSample, SnmpTarget};
 use tocsin_agent::stats::Stats;
 use tocsin_proto::v1::{DeviceEvent, Inventory, SeriesDef};
 use tokio::sync::watch;
 
-const COMMUNITY: &str = "tocsin-ro";
+mod common;
 
-/// A running snmpd, killed on drop.
-struct Snmpd {
-    child: Option<Child>,
-    port: u16,
-    dir: tempfile::TempDir,
-}
+use common::{COMMUNITY, Snmpd};
 
-impl Snmpd {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_udp_port();
-        let conf = dir.path().join("snmpd.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "agentaddress udp:127.0.0.1:{port}\nrocommunity {COMMUNITY} 127.0.0.1\n\
-                 sysName lab-switch-7\nsysLocation rack-1\n"
-            ),
-        )
-        .expect("write snmpd.conf");
-        let log = std::fs::File::create(dir.path().join("snmpd.log")).expect("log file");
-        let snmpd = ["/usr/sbin/snmpd", "/usr/local/sbin/snmpd"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .unwrap_or_else(|| PathBuf::from("snmpd"));
-        let child = Command::new(snmpd)
-            .args(["-f", "-Lo", "-C", "-c"])
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.path().join("snmpd.pid"))
-            .arg(format!(
-                "--persistentDir={}",
-                dir.path().join("persist").display()
-            ))
-            .env("MIBS", "")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log fd"))
-            .stderr(log)
-            .spawn()
-            .expect("start snmpd (apt-get install -y snmpd snmp)");
-        let mut s = Self {
-            child: Some(child),
-            port,
-            dir,
-        };
-        s.wait_ready().await;
-        s
-    }
-
-    async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut probe = self.target();
-        probe.timeout = Duration::from_millis(200);
-        probe.retries = 0;
-        while Instant::now() < deadline {
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                panic!("snmpd exited with {status}: {}", self.log());
-            }
-            let sys = tocsin_agent::snmp::mibs::system::oids();
-            if let Ok(session) = Session::open(&probe).await
-                && session.get(&sys).await.is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("snmpd did not answer within 15 s: {}", self.log());
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("snmpd.log")).unwrap_or_default()
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// A switch at this snmpd, id `lab-sw`, pinged twice per round.
-    fn target(&self) -> SnmpTarget {
-        let mut t = SnmpTarget::v2c("127.0.0.1", self.port, COMMUNITY);
-        t.id = Some("lab-sw".into());
-        t.name = Some("Lab switch".into());
-        t.class = DeviceClass::Switch;
-        t.timeout = Duration::from_millis(500);
-        t.interval = Duration::from_secs(20);
-        t.icmp_probes = 2;
-        t
-    }
-}
-
-impl Drop for Snmpd {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-        .port()
+/// A switch at `snmpd`, id `lab-sw`, pinged twice per round.
+fn target(snmpd: &Snmpd) -> SnmpTarget {
+    let mut t = snmpd.v2c(COMMUNITY);
+    t.id = Some("lab-sw".into());
+    t.name = Some("Lab switch".into());
+    t.class = DeviceClass::Switch;
+    t.icmp_probes = 2;
+    t
 }
 
 fn shared() -> Arc<Shared> {
@@ -189,7 +92,7 @@ fn value(s: &Seen, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
 async fn a_poll_round_queues_device_series_after_storing_the_report() {
     let mut snmpd = Snmpd::start().await;
     let shared = shared();
-    let target = snmpd.target();
+    let target = target(&snmpd);
     shared.directory.register(&target);
     let mut task = DeviceTask::new(target, PollResources::default());
     assert_eq!(task.id(), "lab-sw");
@@ -202,9 +105,9 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
     assert!(report.complete);
     assert_eq!(
         (report.name.as_str(), report.class.as_str()),
-        ("lab-switch-7", "switch")
+        ("tocsin-test-device", "switch")
     );
-    assert_eq!(report.attributes_json["sysLocation"], "\"rack-1\"");
+    assert_eq!(report.attributes_json["sysLocation"], "\"rack-42, room 7\"");
     assert_eq!(report.attributes_json["management_ip"], "\"127.0.0.1\"");
     assert!(report.attributes_json["interfaces"].contains("\"name\":\"lo\""));
 
@@ -321,7 +224,7 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
     assert!(outcome.reachable && !outcome.complete, "{outcome:?}");
     let report = shared.devices.get("lab-sw").unwrap();
     assert!(!report.complete);
-    assert_eq!(report.name, "lab-switch-7");
+    assert_eq!(report.name, "tocsin-test-device");
     assert!(report.attributes_json.contains_key("interfaces"));
     let s = samples(&shared, &batches_after(&shared, last));
     assert_eq!(value(&s, "snmp_up", &[]), Some(0.0));
@@ -337,12 +240,19 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
 async fn a_dead_device_does_not_delay_a_live_one_and_tasks_stop_on_shutdown() {
     let snmpd = Snmpd::start().await;
     let shared = shared();
-    let mut dead = SnmpTarget::v2c("127.0.0.1", free_udp_port(), COMMUNITY);
+    let mut dead = SnmpTarget::v2c(
+        "127.0.0.1",
+        UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .expect("free port")
+            .port(),
+        COMMUNITY,
+    );
     dead.id = Some("dead".into());
     dead.icmp = false;
     dead.timeout = Duration::from_secs(3);
     dead.retries = 2;
-    let live = snmpd.target();
+    let live = target(&snmpd);
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
     let tasks = spawn_all(&[dead, live], &shared, &stop_rx);
