@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::checks::{CheckConfig, checks_problems};
 use crate::error::{Error, Result};
 use crate::series::RESERVED_LABELS;
 use crate::snmp::SnmpTarget;
@@ -55,6 +56,9 @@ pub struct FileConfig {
     /// The SNMP trap receiver (`[traps]`); absent = no receiver.
     #[serde(default)]
     pub traps: Option<TrapConfig>,
+    /// Service checks (`[[check]]` entries).
+    #[serde(default)]
+    pub check: Vec<CheckConfig>,
 }
 
 /// The `[queue]` table.
@@ -114,6 +118,8 @@ pub struct Config {
     pub snmp: Vec<SnmpTarget>,
     /// The SNMP trap receiver, if configured.
     pub traps: Option<TrapConfig>,
+    /// Service checks.
+    pub checks: Vec<CheckConfig>,
 }
 
 impl Config {
@@ -159,6 +165,7 @@ impl Config {
             log_level: file.log.level.unwrap_or_else(|| "info".to_string()),
             snmp: file.snmp,
             traps: file.traps,
+            checks: file.check,
         }
     }
 
@@ -208,6 +215,8 @@ impl Config {
         if let Some(traps) = &self.traps {
             p.extend(traps.validate().into_iter().map(|x| format!("traps.{x}")));
         }
+        let device_ids: Vec<String> = self.snmp.iter().map(SnmpTarget::device_id).collect();
+        checks_problems(&self.checks, &device_ids, &mut p);
         p
     }
 }
@@ -280,7 +289,30 @@ fn check_log_level(level: &str) -> std::result::Result<(), String> {
         .map_err(|e| format!("{level:?} is not a valid filter directive: {e}"))
 }
 
-fn check_label(name: &str, value: &str) -> std::result::Result<(), String> {
+/// Problems of a task's `interval` (at least `min`) and `timeout` (more
+/// than 0, at most the interval), each as `key: what is wrong`.
+pub(crate) fn timing_problems(
+    interval: Duration,
+    timeout: Duration,
+    min: Duration,
+    p: &mut Vec<String>,
+) {
+    if interval < min {
+        p.push(format!(
+            "interval: must be at least {}, got {}",
+            humantime::format_duration(min),
+            humantime::format_duration(interval)
+        ));
+    }
+    if timeout.is_zero() {
+        p.push("timeout: must be more than 0".to_owned());
+    } else if timeout > interval {
+        p.push("timeout: must not exceed the interval".to_owned());
+    }
+}
+
+/// Checks an extra label's name and value.
+pub(crate) fn check_label(name: &str, value: &str) -> std::result::Result<(), String> {
     let mut chars = name.chars();
     let valid = chars
         .next()

@@ -17,7 +17,7 @@ use crate::queue::{MemoryQueue, split};
 use crate::series::Registry;
 use crate::snmp::trap::TrapReceiver;
 use crate::stats::Stats;
-use crate::{Shared, devices, state, transport};
+use crate::{Shared, checks, devices, state, transport};
 
 /// How often the inventory is gathered again to look for changes.
 pub const INVENTORY_INTERVAL: Duration = Duration::from_secs(300);
@@ -46,6 +46,7 @@ pub async fn run(config: Config) -> Result<()> {
         interval = %humantime::format_duration(config.interval),
         packages = inventory.packages.len(),
         devices = config.snmp.len(),
+        checks = config.checks.len(),
         "tocsin-agent starting"
     );
 
@@ -71,6 +72,7 @@ pub async fn run(config: Config) -> Result<()> {
     ));
     let inventory_task = tokio::spawn(inventory_loop(gatherer, inventory_tx, shutdown_rx.clone()));
     let mut device_tasks = devices::spawn_all(&config.snmp, &shared, &shutdown_rx);
+    device_tasks.extend(checks::spawn_all(&config.checks, &shared, &shutdown_rx));
     if let Some(traps) = &config.traps {
         let receiver = TrapReceiver::bind(traps)
             .await

@@ -5,8 +5,11 @@
 //! Data flows one way: [`collect`] → [`series`] (ids) → [`queue`] (batches)
 //! → [`transport`] (gRPC stream, acknowledgements). [`devices`] polls SNMP
 //! devices into the same queue, each as its own CI with a report the
-//! transport sends first. [`daemon`] wires the tasks together.
+//! transport sends first. [`checks`] run ICMP/TCP/HTTP(S)/DNS service checks
+//! into the same queue, on service CIs reported the same way. [`daemon`]
+//! wires the tasks together.
 
+pub mod checks;
 pub mod collect;
 pub mod config;
 pub mod daemon;
@@ -15,6 +18,7 @@ pub mod error;
 pub mod ffi;
 pub mod inventory;
 pub mod queue;
+pub mod schedule;
 pub mod series;
 pub mod snmp;
 pub mod state;

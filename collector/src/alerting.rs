@@ -400,6 +400,7 @@ mod tests {
                 severity: Severity::Major,
                 value: 99.0,
                 threshold: 95.0,
+                critical_severity: None,
                 title: format!("{rule} on {ci}"),
                 description: String::new(),
             },

@@ -6,9 +6,11 @@
 //! executable's `deps/` directory (the same cargo target profile), so the
 //! test command builds them first: `cargo build --release --bins`.
 
+pub mod api;
 pub mod grpc;
 pub mod notify;
 pub mod receivers;
+pub mod services;
 pub mod snmpd;
 
 use std::net::TcpListener;

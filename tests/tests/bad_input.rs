@@ -2,6 +2,7 @@
 //! never partial data; resent batches are stored once.
 
 use anyhow::Result;
+use tocsin_e2e::api::urlencode;
 use tocsin_e2e::grpc::{Stream, batch, def, now_ms};
 use tocsin_e2e::{Collector, metric_value};
 use tocsin_proto::v1::agent_message::Msg;
@@ -28,15 +29,6 @@ async fn points(c: &Collector, expr: &str, start_ms: i64, end_ms: i64) -> Result
         .iter()
         .map(|s| s["values"].as_array().map_or(0, Vec::len))
         .sum())
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

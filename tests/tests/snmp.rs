@@ -8,11 +8,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use serde_json::Value;
+use tocsin_e2e::api::{WAIT, ci_when, incident_with, incidents_of, value_of, value_until};
 use tocsin_e2e::snmpd::{AUTH_PASS, COMMUNITY, Netns, PRIV_PASS, SYS_NAME, Snmpd};
 use tocsin_e2e::{Collector, Proc, start_agent_with_config, wait_for};
-
-const WAIT: Duration = Duration::from_secs(40);
 
 /// A collector with only the built-in rules, and an agent polling `targets`.
 async fn start(dir: &Path, agent_config: &str) -> Result<(Collector, Proc)> {
@@ -25,79 +23,6 @@ async fn start(dir: &Path, agent_config: &str) -> Result<(Collector, Proc)> {
         &dir.join("agent.log"),
     )?;
     Ok((c, agent))
-}
-
-/// The CI once it exists and `ready` holds for it.
-async fn ci_when(c: &Collector, id: &str, ready: impl Fn(&Value) -> bool) -> Result<Value> {
-    wait_for(WAIT, || async {
-        let Ok(body) = c.get_json(&format!("/api/v1/cis/{id}")).await else {
-            return Ok(None);
-        };
-        Ok(ready(&body["data"]).then(|| body["data"].clone()))
-    })
-    .await
-    .with_context(|| format!("CI {id} never became ready"))
-}
-
-/// The newest value of an instant query's first series, once there is one.
-async fn value_of(c: &Collector, query: &str) -> Result<f64> {
-    let path = format!("/api/v1/query?query={}", urlencode(query));
-    wait_for(WAIT, || async {
-        let body = c.get_json(&path).await?;
-        Ok(body["data"]["result"][0]["value"][1]
-            .as_str()
-            .and_then(|v| v.parse().ok()))
-    })
-    .await
-    .with_context(|| format!("no data for {query}"))
-}
-
-/// Waits until an instant query's first value satisfies `want`.
-async fn value_until(c: &Collector, query: &str, want: impl Fn(f64) -> bool) -> Result<f64> {
-    let path = format!("/api/v1/query?query={}", urlencode(query));
-    wait_for(WAIT, || async {
-        let body = c.get_json(&path).await?;
-        Ok(body["data"]["result"][0]["value"][1]
-            .as_str()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| want(*v)))
-    })
-    .await
-    .with_context(|| format!("{query} never reached the wanted value"))
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The incidents of `rule` on `ci` (any status).
-async fn incidents_of(c: &Collector, ci: &str, rule: &str) -> Result<Vec<Value>> {
-    let body = c.get_json(&format!("/api/v1/incidents?ci={ci}")).await?;
-    Ok(body["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|i| i["rule"] == rule)
-        .cloned()
-        .collect())
-}
-
-async fn incident_with(
-    c: &Collector,
-    ci: &str,
-    rule: &str,
-    want: impl Fn(&Value) -> bool,
-) -> Result<Value> {
-    wait_for(WAIT, || async {
-        Ok(incidents_of(c, ci, rule).await?.into_iter().find(&want))
-    })
-    .await
-    .with_context(|| format!("no matching {rule} incident on {ci}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,11 +22,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tocsin_proto::v1::{DeviceEvent, DeviceReport};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use crate::Shared;
 use crate::error::Result;
 use crate::queue::split_with_events;
+use crate::schedule::Schedule;
 use crate::snmp::{
     DeviceClass, DevicePoll, PolledSample, SnmpTarget, SubtreeError, Transports, poll_with,
 };
@@ -107,19 +108,15 @@ impl DeviceTask {
 
     /// Polls every interval (the first time at once) until `shutdown` turns
     /// true; a round in progress is abandoned on shutdown.
-    pub async fn run(mut self, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-        let mut tick = tokio::time::interval(self.target.interval);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        while !*shutdown.borrow() {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = shutdown.changed() => return,
-            }
-            tokio::select! {
-                r = self.poll_once(&shared) => if let Err(e) = r {
+    pub async fn run(mut self, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+        let mut schedule = Schedule::new(self.target.interval, shutdown);
+        while schedule.next().await {
+            match schedule.round(self.poll_once(&shared)).await {
+                None => return,
+                Some(Err(e)) => {
                     tracing::error!(device = %self.id, error = %e, "cannot queue the device's samples");
-                },
-                _ = shutdown.changed() => return,
+                }
+                Some(Ok(_)) => {}
             }
         }
     }

@@ -30,6 +30,10 @@ pub enum IcmpResult {
         answered: u32,
         /// Average round-trip time of the answered requests.
         rtt_avg: Option<Duration>,
+        /// Shortest round trip.
+        rtt_min: Option<Duration>,
+        /// Longest round trip.
+        rtt_max: Option<Duration>,
     },
 }
 
@@ -85,6 +89,8 @@ impl Pinger {
                 sent: probes,
                 answered: 0,
                 rtt_avg: None,
+                rtt_min: None,
+                rtt_max: None,
             };
         };
         let Some(client) = self.client(ip) else {
@@ -108,6 +114,8 @@ impl Pinger {
             sent: probes,
             answered,
             rtt_avg,
+            rtt_min: rtts.iter().min().copied(),
+            rtt_max: rtts.iter().max().copied(),
         }
     }
 
@@ -164,6 +172,8 @@ mod tests {
             sent: 4,
             answered: 1,
             rtt_avg: Some(Duration::from_millis(3)),
+            rtt_min: Some(Duration::from_millis(3)),
+            rtt_max: Some(Duration::from_millis(3)),
         };
         assert!(r.answered());
         assert_eq!(r.loss_percent(), Some(75.0));
@@ -171,6 +181,8 @@ mod tests {
             sent: 3,
             answered: 0,
             rtt_avg: None,
+            rtt_min: None,
+            rtt_max: None,
         };
         assert!(!none.answered());
         assert_eq!(none.loss_percent(), Some(100.0));
@@ -192,7 +204,9 @@ mod tests {
                 IcmpResult::Probed {
                     sent: 3,
                     answered: 3,
-                    rtt_avg: Some(_)
+                    rtt_avg: Some(_),
+                    rtt_min: Some(_),
+                    rtt_max: Some(_),
                 }
             ),
             "{r:?}"

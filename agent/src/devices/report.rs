@@ -66,6 +66,7 @@ pub fn build_report(
         attributes_json: attributes_json.into_iter().collect(),
         complete,
         neighbours,
+        runs_on: String::new(),
     }
 }
 

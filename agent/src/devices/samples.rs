@@ -189,6 +189,8 @@ mod tests {
             sent: 4,
             answered: 3,
             rtt_avg: Some(Duration::from_millis(2)),
+            rtt_min: Some(Duration::from_millis(1)),
+            rtt_max: Some(Duration::from_millis(3)),
         };
         let facts = RoundFacts {
             snmp_up: false,
@@ -230,6 +232,8 @@ mod tests {
             sent: 3,
             answered: 0,
             rtt_avg: None,
+            rtt_min: None,
+            rtt_max: None,
         };
         let s = round_samples(
             vec![],

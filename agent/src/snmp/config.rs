@@ -289,18 +289,7 @@ impl SnmpTarget {
             SnmpVersion::V2c => self.v2c_problems(&mut p),
             SnmpVersion::V3 => self.v3_problems(&mut p),
         }
-        if self.interval < MIN_INTERVAL {
-            p.push(format!(
-                "interval: must be at least {}, got {}",
-                humantime::format_duration(MIN_INTERVAL),
-                humantime::format_duration(self.interval)
-            ));
-        }
-        if self.timeout.is_zero() {
-            p.push("timeout: must be more than 0".to_owned());
-        } else if self.timeout > self.interval {
-            p.push("timeout: must not exceed the interval".to_owned());
-        }
+        crate::config::timing_problems(self.interval, self.timeout, MIN_INTERVAL, &mut p);
         if self.retries > MAX_RETRIES {
             p.push(format!(
                 "retries: at most {MAX_RETRIES}, got {}",

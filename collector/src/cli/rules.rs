@@ -88,16 +88,21 @@ fn selector(r: &Value) -> String {
     }
 }
 
-/// `>= warning 80, general 90, major 95`.
+/// `>= warning 80, general 90, major 95`, and `; critical CI: major` when
+/// the rule has a `critical_severity`.
 fn thresholds(r: &Value) -> String {
     let set: Vec<String> = SEVERITIES
         .iter()
         .filter(|s| !r["thresholds"][**s].is_null())
         .map(|s| format!("{s} {}", number(&r["thresholds"][*s])))
         .collect();
-    format!("{} {}", cell(&r["comparison"]), set.join(", "))
+    let mut out = format!("{} {}", cell(&r["comparison"]), set.join(", "))
         .trim()
-        .to_string()
+        .to_string();
+    if let Some(s) = r["critical_severity"].as_str() {
+        out.push_str(&format!("; critical CI: {s}"));
+    }
+    out
 }
 
 /// `off`, or `details` when enabled; empty when the section is absent.
@@ -156,6 +161,13 @@ if_errors        rate(if_in_errors_total{ifName=~\"eth.*\"}[5m])  switch  >= war
   no data (agent_lost)  off
 "
         );
+    }
+
+    #[test]
+    fn critical_severity_follows_the_thresholds() {
+        let r = json!({"comparison": "<", "thresholds": {"general": 1.0},
+                       "critical_severity": "major"});
+        assert_eq!(thresholds(&r), "< general 1; critical CI: major");
     }
 
     #[test]

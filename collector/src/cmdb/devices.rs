@@ -8,6 +8,9 @@
 //! neighbours are kept in the device's `lldp_neighbours` attribute, so a
 //! neighbour that disappears shows in the change history and its relation is
 //! removed again.
+//!
+//! The storing of a reported CI ([`Ownership`], `store_reported`,
+//! `sync_relations`) is shared with the services an agent checks (`services.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,8 +42,13 @@ pub const DEVICE_ATTRIBUTES: &[&str] = &[
     "lldp_neighbours",
 ];
 
-/// Attributes a poller may set only when its configuration names them.
-const CONFIGURED_ATTRIBUTES: &[&str] = &["location", "owner"];
+/// How a device's poller owns its CI.
+const DEVICE: Ownership = Ownership {
+    owned: DEVICE_ATTRIBUTES,
+    configured: &["location", "owner"],
+    agent_attribute: "poller",
+    source: "snmp",
+};
 
 /// The relation kind LLDP neighbours become.
 const LLDP_RELATION: &str = "connected_to";
@@ -58,10 +66,11 @@ pub struct Neighbour {
     pub remote_chassis_id: String,
 }
 
-/// What a poller reported about one device.
+/// What an agent reported about one CI besides its host: a device it polls
+/// or a service it checks (see [`Cmdb::upsert_service`]).
 #[derive(Debug, Clone)]
 pub struct DeviceUpdate {
-    /// Device CI id.
+    /// CI id.
     pub id: String,
     /// CI class.
     pub class: String,
@@ -69,44 +78,76 @@ pub struct DeviceUpdate {
     pub name: String,
     /// Attributes (unknown names are dropped, see [`DEVICE_ATTRIBUTES`]).
     pub attributes: BTreeMap<String, Value>,
-    /// Whether the poll was complete (absent owned attributes are then removed).
+    /// Whether the report was complete (absent owned attributes are then removed).
     pub complete: bool,
-    /// LLDP neighbours (used only when complete).
+    /// LLDP neighbours (devices only; used only when complete).
     pub neighbours: Vec<Neighbour>,
-    /// The agent that polls the device.
-    pub poller: String,
+    /// The host a service runs on, as declared (services only; empty: none).
+    pub runs_on: String,
+    /// The agent that polls the device or checks the service.
+    pub agent: String,
 }
 
-/// What [`Cmdb::upsert_device`] changed.
+/// What [`Cmdb::upsert_device`] or [`Cmdb::upsert_service`] changed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DeviceOutcome {
     /// Attribute changes recorded.
     pub changes: usize,
-    /// Relations added from LLDP.
+    /// Relations added (LLDP, runs_on).
     pub relations_added: usize,
-    /// Relations removed because the neighbour is gone.
+    /// Relations removed (the neighbour is gone, runs_on changed).
     pub relations_removed: usize,
     /// Attribute names that were dropped as unknown.
     pub ignored: Vec<String>,
 }
 
-impl Cmdb {
-    /// Creates or updates a polled device's CI and its LLDP relations.
-    pub fn upsert_device(&self, update: DeviceUpdate) -> Result<DeviceOutcome, Error> {
-        let source = format!("snmp:{}", update.poller);
-        let existing = self.get_ci(&update.id)?;
-        let mut outcome = DeviceOutcome::default();
+/// What the agent reporting a kind of CI (device, service) owns on it.
+pub(super) struct Ownership {
+    /// Attributes the agent owns: those absent from a complete report are removed.
+    pub owned: &'static [&'static str],
+    /// Attributes the agent sets only when its configuration names them
+    /// (otherwise people own them): never removed by a report.
+    pub configured: &'static [&'static str],
+    /// The owned attribute that names the reporting agent.
+    pub agent_attribute: &'static str,
+    /// Change-record source prefix: changes are recorded as `<source>:<agent>`.
+    pub source: &'static str,
+}
+
+impl Ownership {
+    /// The change-record source for `agent`.
+    pub(super) fn source(&self, agent: &str) -> String {
+        format!("{}:{agent}", self.source)
+    }
+
+    /// The attributes of `reported` this kind of CI knows, with the agent's
+    /// own; the names of the others are added to `ignored`.
+    pub(super) fn attributes(
+        &self,
+        reported: BTreeMap<String, Value>,
+        agent: &str,
+        ignored: &mut Vec<String>,
+    ) -> BTreeMap<String, Value> {
         let mut attributes = BTreeMap::new();
-        for (k, v) in update.attributes {
-            if DEVICE_ATTRIBUTES.contains(&k.as_str())
-                || CONFIGURED_ATTRIBUTES.contains(&k.as_str())
-            {
+        for (k, v) in reported {
+            if self.owned.contains(&k.as_str()) || self.configured.contains(&k.as_str()) {
                 attributes.insert(k, v);
             } else {
-                outcome.ignored.push(k);
+                ignored.push(k);
             }
         }
-        attributes.insert("poller".into(), Value::from(update.poller.clone()));
+        attributes.insert(self.agent_attribute.into(), Value::from(agent));
+        attributes
+    }
+}
+
+impl Cmdb {
+    /// Creates or updates a polled device's CI and its LLDP relations.
+    pub fn upsert_device(&self, mut update: DeviceUpdate) -> Result<DeviceOutcome, Error> {
+        let existing = self.get_ci(&update.id)?;
+        let mut outcome = DeviceOutcome::default();
+        let reported = std::mem::take(&mut update.attributes);
+        let mut attributes = DEVICE.attributes(reported, &update.agent, &mut outcome.ignored);
         let old_targets = existing.as_ref().map(lldp_targets).unwrap_or_default();
         let mut new_targets = old_targets.clone();
         if update.complete {
@@ -115,42 +156,71 @@ impl Cmdb {
             new_targets = targets_of(&list);
             attributes.insert("lldp_neighbours".into(), list);
         }
+        outcome.changes = self.store_reported(&update, existing.as_ref(), &DEVICE, attributes)?;
+        // A neighbour depends on the device that sees it (its uplink).
+        let changes = new_targets
+            .difference(&old_targets)
+            .map(|t| (t.as_str(), update.id.as_str(), true))
+            .chain(
+                old_targets
+                    .difference(&new_targets)
+                    .map(|t| (t.as_str(), update.id.as_str(), false)),
+            );
+        let source = DEVICE.source(&update.agent);
+        self.sync_relations(LLDP_RELATION, &source, changes, &mut outcome)?;
+        Ok(outcome)
+    }
+
+    /// Stores the attributes of a reported CI on behalf of its agent (all
+    /// the owned ones when the report was complete, else those present). A
+    /// CI that exists keeps its class (a hand-made one may be more precise).
+    pub(super) fn store_reported(
+        &self,
+        update: &DeviceUpdate,
+        existing: Option<&Ci>,
+        ownership: &Ownership,
+        attributes: BTreeMap<String, Value>,
+    ) -> Result<usize, Error> {
         let mut owned: Vec<&str> = attributes.keys().map(String::as_str).collect();
         if update.complete {
-            owned.extend(DEVICE_ATTRIBUTES.iter().copied());
+            owned.extend(ownership.owned.iter().copied());
             owned.sort_unstable();
             owned.dedup();
         }
-        // A hand-made CI keeps its class; a poller's class wins only on creation.
-        let class = existing
-            .as_ref()
-            .map_or(update.class.as_str(), |c| &c.class);
-        outcome.changes = self.upsert(
+        let class = existing.map_or(update.class.as_str(), |c| &c.class);
+        let source = ownership.source(&update.agent);
+        Ok(self.upsert(
             &update.id,
             class,
             &update.name,
             attributes.clone(),
             &owned,
             &source,
-        )?;
-        // One relation that cannot change (its CI was deleted meanwhile) must
-        // not stop the others.
-        let changes = new_targets
-            .difference(&old_targets)
-            .map(|t| (t, true))
-            .chain(old_targets.difference(&new_targets).map(|t| (t, false)));
-        for (target, add) in changes {
-            match self.set_relation(target, LLDP_RELATION, &update.id, &source, add) {
+        )?)
+    }
+
+    /// Adds or removes relations `(from, to, add)` of `kind` on behalf of
+    /// `source`, counting them in `outcome`. One relation that cannot change
+    /// (its CI was deleted meanwhile) does not stop the others.
+    pub(super) fn sync_relations<'a>(
+        &self,
+        kind: &str,
+        source: &str,
+        changes: impl IntoIterator<Item = (&'a str, &'a str, bool)>,
+        outcome: &mut DeviceOutcome,
+    ) -> Result<(), Error> {
+        for (from, to, add) in changes {
+            match self.set_relation(from, kind, to, source, add) {
                 Ok(true) if add => outcome.relations_added += 1,
                 Ok(true) => outcome.relations_removed += 1,
                 Ok(false) => {}
                 Err(Error::NotFound(why)) => {
-                    tracing::debug!(device = %update.id, target = %target, why, "LLDP relation skipped");
+                    tracing::debug!(from, to, kind, why, "relation skipped");
                 }
                 Err(e) => return Err(e),
             }
         }
-        Ok(outcome)
+        Ok(())
     }
 }
 
@@ -214,21 +284,22 @@ pub fn match_neighbour<'a>(device: &str, n: &Neighbour, cis: &'a [Ci]) -> Option
                     .and_then(Value::as_str)
                     .is_some_and(|s| same_name(s, wanted))
         })
-        .or_else(|| {
-            others().find(|c| {
-                same_name(&c.name, wanted)
-                    || ["hostname", "fqdn"].iter().any(|k| {
-                        c.attributes
-                            .get(*k)
-                            .and_then(Value::as_str)
-                            .is_some_and(|s| same_name(s, wanted))
-                    })
-            })
+        .or_else(|| others().find(|c| known_as(c, wanted, same_name)))
+}
+
+/// Whether the CI's name, `hostname` or `fqdn` is `wanted` by `same`.
+pub(super) fn known_as(ci: &Ci, wanted: &str, same: impl Fn(&str, &str) -> bool) -> bool {
+    same(&ci.name, wanted)
+        || ["hostname", "fqdn"].iter().any(|k| {
+            ci.attributes
+                .get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|s| same(s, wanted))
         })
 }
 
 /// Whether two host names are the same, ignoring case and the domain part.
-fn same_name(a: &str, b: &str) -> bool {
+pub(super) fn same_name(a: &str, b: &str) -> bool {
     let short = |s: &str| s.split('.').next().unwrap_or(s).to_ascii_lowercase();
     a.eq_ignore_ascii_case(b) || short(a) == short(b)
 }
@@ -248,13 +319,17 @@ fn normalise_mac(s: &str) -> Option<String> {
 }
 
 fn has_mac(ci: &Ci, mac: &str) -> bool {
+    strings(ci, "mac_addresses").any(|m| normalise_mac(m).as_deref() == Some(mac))
+}
+
+/// The strings in the CI's array attribute `key`.
+pub(super) fn strings<'a>(ci: &'a Ci, key: &str) -> impl Iterator<Item = &'a str> {
     ci.attributes
-        .get("mac_addresses")
+        .get(key)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .any(|m| normalise_mac(m).as_deref() == Some(mac))
 }
 
 #[cfg(test)]

@@ -1,15 +1,7 @@
-use std::sync::Arc;
-
 use serde_json::json;
 
 use super::*;
-use crate::storage::Db;
-
-fn cmdb() -> (tempfile::TempDir, Cmdb) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Arc::new(Db::open(dir.path()).unwrap());
-    (dir, Cmdb::new(db))
-}
+use crate::cmdb::testutil::{cmdb, relations};
 
 fn update(id: &str, attributes: Value, complete: bool, neighbours: Vec<Neighbour>) -> DeviceUpdate {
     DeviceUpdate {
@@ -19,7 +11,8 @@ fn update(id: &str, attributes: Value, complete: bool, neighbours: Vec<Neighbour
         attributes: serde_json::from_value(attributes).unwrap(),
         complete,
         neighbours,
-        poller: "agent-1".into(),
+        runs_on: String::new(),
+        agent: "agent-1".into(),
     }
 }
 
@@ -30,16 +23,6 @@ fn neighbour(sys_name: &str, chassis: &str) -> Neighbour {
         remote_port: "eth0".into(),
         remote_chassis_id: chassis.into(),
     }
-}
-
-fn relations(c: &Cmdb, id: &str) -> Vec<(String, String)> {
-    c.detail(id)
-        .unwrap()
-        .unwrap()
-        .relations
-        .into_iter()
-        .map(|r| (r.kind, r.target))
-        .collect()
 }
 
 #[test]

@@ -58,6 +58,11 @@ pub fn check_id(what: &str, id: &str) -> Result<(), Error> {
     }
 }
 
+/// Whether `value` is one of [`CRITICALITIES`].
+pub(super) fn valid_criticality(value: &Value) -> bool {
+    value.as_str().is_some_and(|v| CRITICALITIES.contains(&v))
+}
+
 fn check_attributes(attributes: &BTreeMap<String, Value>) -> Result<(), Error> {
     for (name, value) in attributes {
         let valid_name = name.len() <= 64
@@ -75,10 +80,7 @@ fn check_attributes(attributes: &BTreeMap<String, Value>) -> Result<(), Error> {
                 "attributes.{name}: discovered by the agent; it cannot be set by hand"
             )));
         }
-        if name == "criticality"
-            && !value.is_null()
-            && !value.as_str().is_some_and(|v| CRITICALITIES.contains(&v))
-        {
+        if name == "criticality" && !value.is_null() && !valid_criticality(value) {
             return Err(Error::InvalidRequest(format!(
                 "attributes.criticality: must be one of {}, got {value}",
                 CRITICALITIES.join(", ")
@@ -251,17 +253,19 @@ impl Cmdb {
         Ok(true)
     }
 
-    /// CIs this CI depends on or is connected to (its possible root causes).
+    /// CIs this CI runs on, depends on or is connected to (its possible
+    /// root causes): the targets of all its relations.
     pub fn parents(&self, id: &str) -> Result<Vec<String>, Error> {
         let Some(detail) = self.detail(id)? else {
             return Ok(Vec::new());
         };
-        Ok(detail
-            .relations
-            .into_iter()
-            .filter(|r| r.kind == "depends_on" || r.kind == "connected_to")
-            .map(|r| r.target)
-            .collect())
+        let mut out: Vec<String> = Vec::new();
+        for r in detail.relations {
+            if RELATION_KINDS.contains(&r.kind.as_str()) && !out.contains(&r.target) {
+                out.push(r.target);
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -342,6 +346,11 @@ mod tests {
             Err(Error::NotFound(_))
         ));
         assert!(c.add_relation("h1", "runs_on", "h1", "ops").is_err());
+        c.create("app", "application", "shop", BTreeMap::new(), "ops")
+            .unwrap();
+        c.add_relation("app", "runs_on", "h1", "ops").unwrap();
+        c.add_relation("app", "depends_on", "h1", "ops").unwrap();
+        assert_eq!(c.parents("app").unwrap(), vec!["h1".to_string()]);
         c.remove_relation("h1", "depends_on", "sw1", "ops").unwrap();
         assert!(c.parents("h1").unwrap().is_empty());
         let d = c.detail("h1").unwrap().unwrap();

@@ -1,6 +1,7 @@
-//! Events devices report about themselves (SNMP traps and informs), kept per
-//! CI in time order. They are written in the same atomic write as the batch
-//! that carried them, so they share its acknowledgement and its resend.
+//! Events agents report about a CI (a device's SNMP traps and informs, a
+//! service check that failed or recovered), kept per CI in time order. They
+//! are written in the same atomic write as the batch that carried them, so
+//! they share its acknowledgement and its resend.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -20,6 +21,8 @@ pub const EVENT_KINDS: &[&str] = &[
     "warmStart",
     "authenticationFailure",
     "trap",
+    "check_failed",
+    "check_recovered",
 ];
 
 /// One stored event.

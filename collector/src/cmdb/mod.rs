@@ -1,7 +1,8 @@
 //! CMDB: configuration items, their attribute change history and relations.
 //!
-//! Agents (and later SNMP polls) own the attributes they discover; people own
-//! the rest (location, owner, criticality…). An update from a source only
+//! Agents (and the SNMP polls and service checks they run) own the attributes
+//! they discover; people own the rest (location, owner, criticality…). An
+//! update from a source only
 //! touches the attributes that source owns, and every change is recorded with
 //! the old and new value, the time and the source.
 
@@ -10,12 +11,16 @@ mod edit;
 mod events;
 mod inventory;
 mod record;
+mod services;
+#[cfg(test)]
+mod testutil;
 
 pub use devices::{DEVICE_ATTRIBUTES, DeviceOutcome, DeviceUpdate, Neighbour, match_neighbour};
 pub use edit::{CI_CLASSES, CRITICALITIES, RELATION_KINDS, check_id};
 pub use events::{DeviceEventRecord, EVENT_KINDS};
 pub use inventory::{AGENT_ATTRIBUTES, inventory_attributes};
 pub use record::{Change, Ci, CiDetail, Relation};
+pub use services::{SERVICE_ATTRIBUTES, SERVICE_CLASSES, is_service_class};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

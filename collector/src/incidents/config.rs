@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::model::{Criticality, Priority};
 use super::sla::SlaPolicy;
+use crate::cmdb::RELATION_KINDS;
 use crate::rules::event::Severity;
 
 /// `[incidents]`
@@ -119,7 +120,9 @@ pub struct TopologyConfig {
     /// Attach incidents on dependent CIs to an open incident of the CI they
     /// depend on, instead of opening them as separate top-level incidents.
     pub enabled: bool,
-    /// Relation kinds whose target counts as the parent of the CI.
+    /// Relation kinds whose target counts as the parent of the CI (default
+    /// `depends_on`, `connected_to`, `runs_on`: a service's incident joins
+    /// its host's).
     pub relations: Vec<String>,
     /// When a parent's incident opens after its dependents' (the dependents
     /// noticed first), top-level incidents on dependents opened this
@@ -136,15 +139,12 @@ impl Default for TopologyConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            relations: vec!["depends_on".into(), "connected_to".into()],
+            relations: vec!["depends_on".into(), "connected_to".into(), "runs_on".into()],
             attach_window: Duration::from_secs(300),
             detach_after: Duration::from_secs(300),
         }
     }
 }
-
-/// Relation kinds the CMDB knows.
-const RELATION_KINDS: &[&str] = &["runs_on", "connected_to", "depends_on"];
 
 impl IncidentConfig {
     /// Every problem, each naming its key (relative to `incidents.`).
@@ -202,6 +202,10 @@ mod tests {
             c.priority_matrix
                 .priority(Severity::Warning, Criticality::Low),
             Priority::P4
+        );
+        assert_eq!(
+            c.topology.relations,
+            ["depends_on", "connected_to", "runs_on"]
         );
     }
 

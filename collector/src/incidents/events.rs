@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::manager::{IncidentManager, ms};
-use super::model::{Incident, SYSTEM, Status, TimelineEntry, TimelineKind};
+use super::model::{Criticality, Incident, SYSTEM, Status, TimelineEntry, TimelineKind};
 use super::sla_clock;
 use super::state::{Live, State};
 use super::store::Txn;
@@ -16,11 +16,15 @@ use crate::storage::StorageError;
 
 /// The fields of a `Firing` event.
 pub(super) struct Firing<'a> {
-    /// Highest severity crossed.
+    /// Highest severity crossed, or the rule's `critical_severity` on a
+    /// critical CI (see `crossed`).
     pub severity: Severity,
+    /// The severity actually crossed, when `severity` was raised because the
+    /// CI's criticality is `critical`.
+    pub crossed: Option<Severity>,
     /// Evaluated value.
     pub value: f64,
-    /// Threshold of `severity`.
+    /// Threshold of the crossed severity.
     pub threshold: f64,
     /// Rendered title.
     pub title: &'a str,
@@ -42,6 +46,15 @@ pub(super) fn sys(
         message,
         data,
     }
+}
+
+/// How a timeline message tells that `severity` replaced the crossed one.
+pub(super) fn critical_note(crossed: Severity, severity: Severity) -> String {
+    format!(
+        " ({} threshold crossed; {} because the CI's criticality is critical)",
+        crossed.as_str(),
+        severity.as_str()
+    )
 }
 
 /// Worst of two values: the threshold is a ceiling when the incident opened
@@ -101,11 +114,14 @@ impl IncidentManager {
                 severity,
                 value,
                 threshold,
+                critical_severity,
                 title,
                 description,
             } => {
+                let raised = self.critical_raise(&ev.ci_id, *severity, *critical_severity)?;
                 let f = Firing {
-                    severity: *severity,
+                    severity: raised.unwrap_or(*severity),
+                    crossed: raised.map(|_| *severity),
                     value: *value,
                     threshold: *threshold,
                     title,
@@ -119,6 +135,24 @@ impl IncidentManager {
                 transitions,
             } => self.on_flapping(st, txn, ev, *flapping, *transitions, now),
         }
+    }
+
+    /// The rule's `critical_severity` when it is above the crossed severity
+    /// and the CI's criticality is `critical` (read now, so a CI marked
+    /// critical while its incident is open raises it with the next sample).
+    fn critical_raise(
+        &self,
+        ci_id: &str,
+        crossed: Severity,
+        critical_severity: Option<Severity>,
+    ) -> Result<Option<Severity>, StorageError> {
+        let Some(raised) = critical_severity.filter(|s| *s > crossed) else {
+            return Ok(None);
+        };
+        let ci = self.cmdb.get_ci(ci_id)?;
+        let criticality =
+            Criticality::from_attribute(ci.as_ref().and_then(|c| c.attributes.get("criticality")));
+        Ok((criticality == Criticality::Critical).then_some(raised))
     }
 
     fn on_firing(
@@ -206,20 +240,27 @@ impl IncidentManager {
         inc.threshold = f.threshold;
         inc.title = f.title.to_string();
         inc.description = f.description.to_string();
+        if f.crossed.is_some() {
+            inc.criticality = Criticality::Critical;
+        }
         inc.priority = self
             .config
             .priority_matrix
             .priority(inc.severity, inc.criticality);
         sla_clock::on_severity_rise(inc, &self.config, now);
-        let msg = format!(
+        let mut msg = format!(
             "severity rose from {} to {}: value {} crossed {}",
             from.as_str(),
             f.severity.as_str(),
             f.value,
             f.threshold
         );
-        let data = json!({"from": from, "to": f.severity, "value": f.value, "threshold": f.threshold,
-                          "priority_from": from_priority, "priority_to": inc.priority});
+        let mut data = json!({"from": from, "to": f.severity, "value": f.value, "threshold": f.threshold,
+                              "priority_from": from_priority, "priority_to": inc.priority});
+        if let Some(crossed) = f.crossed {
+            msg.push_str(&critical_note(crossed, f.severity));
+            data["crossed_severity"] = json!(crossed);
+        }
         txn.entry(inc, sys(now, TimelineKind::SeverityChanged, msg, data))?;
         txn.put(inc)
     }

@@ -96,7 +96,7 @@ pub struct CiSnapshot {
     pub name: String,
     /// CI class (host, switch…).
     pub class: String,
-    /// Hostname or sysName.
+    /// Hostname, sysName, or a service's target host.
     pub hostname: Option<String>,
     /// IP addresses.
     pub ip_addresses: Vec<String>,
@@ -129,7 +129,8 @@ impl CiSnapshot {
             _ => None,
         };
         // Hosts report hostname, ip_addresses, serial_number and OS; polled
-        // devices sysName, management_ip, serial, sysLocation and firmware.
+        // devices sysName, management_ip, serial, sysLocation and firmware;
+        // checked services the target_host they probe.
         let first = |keys: &[&str]| keys.iter().find_map(|k| text(k));
         let ip_addresses = match ci.attributes.get("ip_addresses") {
             Some(Value::Array(a)) => a
@@ -143,7 +144,7 @@ impl CiSnapshot {
         Self {
             name: ci.name.clone(),
             class: ci.class.clone(),
-            hostname: first(&["hostname", "sysName"]),
+            hostname: first(&["hostname", "sysName", "target_host"]),
             ip_addresses,
             vendor: text("vendor"),
             model: text("model"),
@@ -404,5 +405,21 @@ mod tests {
         assert_eq!(s.location.as_deref(), Some("DC1"));
         assert_eq!(s.owner, None);
         assert_eq!(s.class, "host");
+    }
+
+    #[test]
+    fn service_snapshot_names_its_target_host() {
+        let ci: Ci = serde_json::from_value(json!({
+            "id": "shop", "class": "application", "name": "Web shop",
+            "attributes": {"target_host": "shop.example.com", "owner": "web team",
+                           "criticality": "critical", "url": "https://shop.example.com/"},
+            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        let s = CiSnapshot::of(&ci);
+        assert_eq!(s.hostname.as_deref(), Some("shop.example.com"));
+        assert_eq!(s.owner.as_deref(), Some("web team"));
+        assert_eq!(s.criticality.as_deref(), Some("critical"));
+        assert_eq!(s.class, "application");
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::events::{Firing, sys};
+use super::events::{Firing, critical_note, sys};
 use super::manager::IncidentManager;
 use super::model::{CiSnapshot, Criticality, Incident, SlaState, Status, TimelineKind};
 use super::sla_clock;
@@ -90,13 +90,19 @@ impl IncidentManager {
         };
         sla_clock::start(&mut inc, &self.config, now);
         let mut msg = format!("opened: {}", inc.title);
+        if let Some(crossed) = f.crossed {
+            msg.push_str(&critical_note(crossed, f.severity));
+        }
         if let Some(p) = parent {
             msg.push_str(&format!(
                 " (attached to incident {p}: a CI it depends on has an open incident)"
             ));
         }
-        let data = json!({"severity": f.severity, "value": f.value, "threshold": f.threshold,
-                          "priority": inc.priority, "parent_id": parent, "sample_at": rfc3339(ev.at_ms)});
+        let mut data = json!({"severity": f.severity, "value": f.value, "threshold": f.threshold,
+                              "priority": inc.priority, "parent_id": parent, "sample_at": rfc3339(ev.at_ms)});
+        if let Some(crossed) = f.crossed {
+            data["crossed_severity"] = json!(crossed);
+        }
         txn.entry(&mut inc, sys(now, TimelineKind::Opened, msg, data))?;
         if let Some(reason) = &suppressed {
             let msg = format!("suppressed: {reason}; no notification, no SLA");

@@ -1,6 +1,7 @@
 //! Tests of the incident manager on a real RocksDB and a real CMDB.
 
 mod actions;
+mod criticality;
 mod events;
 mod sla;
 mod topology;
@@ -136,6 +137,7 @@ pub fn firing(ci: &str, severity: Severity, value: f64) -> RuleEvent {
             severity,
             value,
             threshold,
+            critical_severity: None,
             title: format!("{ci}: / is {value}% full"),
             description: "filesystem filling up".into(),
         },

@@ -1,14 +1,15 @@
 //! Topology suppression: one root cause, one incident to work.
 //!
 //! A CI's parents are the targets of its relations of the configured kinds
-//! (`depends_on`, `connected_to`). A new incident on a CI whose parent has an
-//! open or acknowledged incident is attached to that incident's root as a
-//! child; it is stored and worked like any other, but runs no SLA clock of
-//! its own and is not meant to be notified. When the parent's incident opens
-//! later than its dependents' (they noticed first), the dependents' top-level
-//! incidents opened within `attach_window` are attached to it then.
-//! Children still open `detach_after` after their root resolved are
-//! detached and worked on their own from then on.
+//! (default `depends_on`, `connected_to` and `runs_on`, so a checked
+//! service's incident joins the one of the host it runs on). A new incident
+//! on a CI whose parent has an open or acknowledged incident is attached to
+//! that incident's root as a child; it is stored and worked like any other,
+//! but runs no SLA clock of its own and is not meant to be notified. When the
+//! parent's incident opens later than its dependents' (they noticed first),
+//! the dependents' top-level incidents opened within `attach_window` are
+//! attached to it then. Children still open `detach_after` after their root
+//! resolved are detached and worked on their own from then on.
 //!
 //! Relations should point from the dependent to what it depends on; for a
 //! pair related both ways, the incident that opens first becomes the parent.

@@ -1,6 +1,7 @@
-//! Devices an agent polls: their reports become device CIs, their series
-//! and events are attributed to them. A stream may only send samples or
-//! events of a device it reported on that same stream.
+//! CIs an agent reports besides its host — devices it polls and services it
+//! checks (class `application` or `service`): their reports become CIs,
+//! their series and events are attributed to them. A stream may only send
+//! samples or events of a CI it reported on that same stream.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use rocksdb::WriteBatch;
 use tocsin_proto::v1::{DeviceEvent, DeviceReport, SeriesDef};
 
 use super::{CiContext, Ingestor, Invalid, StreamSession};
-use crate::cmdb::{CI_CLASSES, Cmdb, DeviceUpdate, Neighbour, check_id};
+use crate::cmdb::{CI_CLASSES, Cmdb, DeviceUpdate, Neighbour, check_id, is_service_class};
 use crate::error::Error;
 
 /// Most attributes on one device report.
@@ -18,6 +19,8 @@ pub const MAX_DEVICE_ATTRIBUTES: usize = 256;
 pub const MAX_NEIGHBOURS: usize = 4096;
 /// Longest device name, in bytes.
 pub const MAX_DEVICE_NAME_BYTES: usize = 256;
+/// Longest `runs_on` declaration (a CI id or a host name), in bytes.
+pub const MAX_RUNS_ON_BYTES: usize = 256;
 
 impl StreamSession {
     /// The CI a series declaration belongs to.
@@ -36,8 +39,8 @@ impl StreamSession {
 }
 
 impl Ingestor {
-    /// Applies a device report: creates or updates the device's CI (and its
-    /// LLDP relations) and lets the stream send the device's samples.
+    /// Applies a device or service report: creates or updates the CI (and
+    /// its LLDP or runs_on relations) and lets the stream send its samples.
     pub fn update_device(
         &self,
         session: &mut StreamSession,
@@ -45,16 +48,22 @@ impl Ingestor {
     ) -> Result<(), Error> {
         let update = self.device_update(&session.agent_id, report)?;
         let id = update.id.clone();
-        let outcome = self.cmdb.upsert_device(update)?;
+        let service = is_service_class(&update.class);
+        let outcome = if service {
+            self.cmdb.upsert_service(update)?
+        } else {
+            self.cmdb.upsert_device(update)?
+        };
         if !outcome.ignored.is_empty() {
-            tracing::debug!(device = %id, ignored = ?outcome.ignored, "unknown device attributes dropped");
+            tracing::debug!(ci = %id, service, ignored = ?outcome.ignored, "unknown attributes dropped");
         }
         if outcome.relations_added + outcome.relations_removed > 0 {
+            let kind = if service { "runs_on" } else { "LLDP" };
             tracing::info!(
-                device = %id,
+                ci = %id,
                 added = outcome.relations_added,
                 removed = outcome.relations_removed,
-                "LLDP relations updated"
+                "{kind} relations updated"
             );
         }
         let ci = self
@@ -100,6 +109,11 @@ impl Ingestor {
                 report.attributes_json.len()
             )));
         }
+        if report.runs_on.len() > MAX_RUNS_ON_BYTES {
+            return Err(Error::InvalidRequest(format!(
+                "device {id}: runs_on is longer than {MAX_RUNS_ON_BYTES} bytes"
+            )));
+        }
         if report.neighbours.len() > MAX_NEIGHBOURS {
             return Err(Error::InvalidRequest(format!(
                 "device {id}: {} neighbours, the limit is {MAX_NEIGHBOURS}",
@@ -136,7 +150,8 @@ impl Ingestor {
                     remote_chassis_id: n.remote_chassis_id.clone(),
                 })
                 .collect(),
-            poller: agent_id.to_string(),
+            runs_on: report.runs_on.clone(),
+            agent: agent_id.to_string(),
         })
     }
 

@@ -42,6 +42,32 @@ fn report(id: &str) -> DeviceReport {
         .into(),
         complete: true,
         neighbours: vec![],
+        runs_on: String::new(),
+    }
+}
+
+/// A checked service that runs on `runs_on`.
+fn service_report(id: &str, runs_on: &str) -> DeviceReport {
+    let attributes = [
+        ("url", "\"https://shop.example.com/\""),
+        ("target", "\"https://shop.example.com/\""),
+        ("target_host", "\"shop.example.com\""),
+        ("checks", "[\"home\"]"),
+        ("check_kinds", "[\"http\"]"),
+        ("checker", "\"poller\""),
+        ("criticality", "\"critical\""),
+    ];
+    DeviceReport {
+        device_id: id.into(),
+        class: "application".into(),
+        name: "Web shop".into(),
+        attributes_json: attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        complete: true,
+        neighbours: vec![],
+        runs_on: runs_on.into(),
     }
 }
 
@@ -211,4 +237,63 @@ fn events_are_stored_with_their_batch_once_and_malformed_ones_reject_it() {
             .render(&storage)
             .contains("tocsin_device_events_total{kind=\"linkDown\"} 1")
     );
+}
+
+#[test]
+fn service_reports_make_service_cis_whose_series_and_check_events_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ing, _, _) = setup(dir.path());
+    let rec = Arc::new(CiRecorder::default());
+    let ing = ing.with_observer(rec.clone());
+    let mut s = session(&ing, "poller");
+    let t = now_ms();
+
+    // The agent's host registered with hostname h1: runs_on names it with a domain.
+    ing.update_device(&mut s, &service_report("shop", "H1.example.com"))
+        .unwrap();
+    let d = ing.cmdb.detail("shop").unwrap().unwrap();
+    assert_eq!(d.ci.class, "application");
+    assert_eq!(d.ci.attributes["checker"], "poller");
+    assert_eq!(d.ci.attributes["criticality"], "critical");
+    assert_eq!(
+        d.ci.attributes["runs_on"],
+        serde_json::json!({"declared": "H1.example.com", "ci": "poller"})
+    );
+    assert_eq!(
+        d.relations
+            .iter()
+            .map(|r| (r.kind.as_str(), r.target.as_str()))
+            .collect::<Vec<_>>(),
+        [("runs_on", "poller")]
+    );
+    assert!(d.changes.iter().all(|c| c.source == "check:poller"));
+
+    let mut b = batch(1, vec![device_def(1, "shop")], &[(1, t, 0.0)]);
+    let mut failed = event("shop", "check_failed");
+    failed.summary = "HTTP status 503".into();
+    b.events = vec![failed, event("shop", "check_recovered")];
+    assert_eq!(ing.ingest(&mut s, b).code, 0);
+    assert_eq!(*rec.cis.lock(), vec!["shop".to_string()]);
+    let events = ing.cmdb.events("shop", 10).unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "check_failed" && e.summary == "HTTP status 503")
+    );
+
+    // A bad criticality refuses the report, naming the CI and the attribute.
+    let mut bad = service_report("shop2", "");
+    bad.attributes_json
+        .insert("criticality".into(), "\"urgent\"".into());
+    let err = ing.update_device(&mut s, &bad).unwrap_err().to_string();
+    assert!(
+        err.contains("shop2") && err.contains("criticality"),
+        "{err}"
+    );
+    let r = ing.ingest(
+        &mut s,
+        batch(2, vec![device_def(2, "shop2")], &[(2, t, 1.0)]),
+    );
+    assert_ne!(r.code, 0, "its series stay refused");
 }

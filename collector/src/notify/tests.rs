@@ -27,6 +27,7 @@ fn firing(rule: &str, ci: &str, severity: Severity) -> RuleEvent {
             severity,
             value: 99.0,
             threshold: 95.0,
+            critical_severity: None,
             title: format!("{rule} on {ci}"),
             description: String::new(),
         },

@@ -11,6 +11,8 @@
 //! ci_class = "host"            # optional
 //! comparison = ">"             # > (default), >=, <, <=
 //! thresholds = { warning = 80, general = 90, major = 95 }
+//! critical_severity = "major"  # optional: the severity on a CI whose
+//!                              # criticality is critical, if higher
 //! for = "5m"                   # default 0s: the first breaching sample fires
 //! recovery = 75                # default: the lowest threshold
 //! recover_for = "2m"           # default 0s

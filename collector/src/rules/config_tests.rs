@@ -275,3 +275,65 @@ fn load_reads_a_file() {
     let e = load(&dir.path().join("missing.toml")).unwrap_err();
     assert!(e[0].contains("cannot read file"), "{e:?}");
 }
+
+#[test]
+fn critical_severity_is_a_severity_above_the_lowest_threshold() {
+    let set = parse(&format!(
+        r#"{NO_DEFAULTS}
+[[rule]]
+name = "check_failed"
+selector = "probe_success"
+comparison = "<"
+thresholds = {{ general = 1 }}
+critical_severity = "major"
+"#
+    ))
+    .unwrap();
+    let rule = set.get("check_failed").unwrap();
+    assert_eq!(rule.critical_severity, Some(Severity::Major));
+    let json = serde_json::to_value(rule).unwrap();
+    assert_eq!(json["critical_severity"], "major");
+    let plain = parse(&format!(
+        "{NO_DEFAULTS}{}",
+        r#"
+[[rule]]
+name = "plain"
+selector = "m"
+thresholds = { warning = 1 }
+"#
+    ))
+    .unwrap();
+    assert_eq!(plain.get("plain").unwrap().critical_severity, None);
+
+    let e = errors(
+        r#"
+[[rule]]
+name = "typo"
+selector = "probe_success"
+thresholds = { warning = 1 }
+critical_severity = "urgent"
+
+[[rule]]
+name = "noop"
+selector = "probe_success"
+thresholds = { general = 1, major = 2 }
+critical_severity = "general"
+
+[[rule]]
+name = "number"
+selector = "probe_success"
+thresholds = { general = 1 }
+critical_severity = 3
+"#,
+    );
+    has(
+        &e,
+        r#"rule "typo": critical_severity: "urgent" must be one of warning, general, major"#,
+    );
+    has(
+        &e,
+        r#"rule "noop": critical_severity: general never raises"#,
+    );
+    has(&e, r#"rule "number": critical_severity: "#);
+    assert_eq!(e.len(), 3, "{e:#?}");
+}

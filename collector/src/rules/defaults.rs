@@ -1,6 +1,7 @@
-//! The built-in rules for hosts and SNMP-polled devices, in the rules-file
-//! format, in the spirit of Zabbix's "Linux by agent" and "Network generic
-//! device by SNMP" templates and the node-exporter mixin.
+//! The built-in rules for hosts, SNMP-polled devices and checked services,
+//! in the rules-file format, in the spirit of Zabbix's "Linux by agent" and
+//! "Network generic device by SNMP" templates, the node-exporter mixin and
+//! the blackbox-exporter alerts.
 //!
 //! A `[[rule]]` in the user's file with the same name replaces a built-in
 //! whole; `name = "x"` + `enabled = false` switches one off;
@@ -187,6 +188,40 @@ thresholds = { warning = 600 }
 recovery = 600
 title = "{{ci}} restarted {{value}} seconds ago"
 description = "The SNMP uptime of {{ci}} is {{value}} s: the device (or its management agent) restarted within the last 10 minutes. The incident resolves itself once the uptime passes 10 minutes."
+
+# Services an agent checks (ICMP, TCP, HTTP, DNS): every check reports probe_*
+# series on the service CI (host = its CI id), labelled check, kind and target.
+
+[[rule]]
+name = "service_check_failed"
+selector = "probe_success"
+comparison = "<"
+thresholds = { general = 1 }
+critical_severity = "major"
+recovery = 1
+object_labels = ["check"]
+title = "Check {{labels.check}} of {{ci}} fails"
+description = "The {{labels.kind}} check {{labels.check}} of {{ci}} against {{labels.target}} fails. The reason (timeout, connection refused, HTTP status, certificate, body mismatch…) is in the CI's events: tocsinctl events {{labels.host}}. The incident is major when the CI's criticality is critical, and resolves itself when the check passes again."
+
+[[rule]]
+name = "service_check_slow"
+selector = "probe_duration_threshold_ratio"
+thresholds = { warning = 1 }
+for = "1m"
+recovery = 0.8
+object_labels = ["check"]
+title = "Check {{labels.check}} of {{ci}} is slow"
+description = "The {{labels.kind}} check {{labels.check}} of {{ci}} against {{labels.target}} has taken longer than its slow_after for a minute: it takes {{value}} times that limit now (threshold {{threshold}}). The check still succeeds."
+
+[[rule]]
+name = "service_certificate_expiring"
+selector = "probe_tls_cert_expiry_days"
+comparison = "<"
+thresholds = { warning = 14, general = 3 }
+recovery = 14
+object_labels = ["check"]
+title = "Certificate of {{labels.target}} ({{ci}}) expires in {{value}} days"
+description = "The TLS certificate served by {{labels.target}} (check {{labels.check}} of {{ci}}) expires in {{value}} days, less than {{threshold}}: renew it before clients refuse the connection. A negative number of days means it has expired already."
 "#;
 
 /// The built-in rules (parsed once).
@@ -232,6 +267,9 @@ mod tests {
             "device_interface_down",
             "device_storage_full",
             "device_rebooted",
+            "service_check_failed",
+            "service_check_slow",
+            "service_certificate_expiring",
         ] {
             assert!(names.contains(&want), "{names:?}");
         }
@@ -245,5 +283,51 @@ mod tests {
         assert_eq!(cpu.recovery, 80.0);
         assert_eq!(cpu.for_ms(), 300_000);
         assert_eq!(cpu.recover_for_ms(), 120_000);
+    }
+
+    fn builtin(name: &str) -> &'static Rule {
+        builtin_rules().iter().find(|r| r.name == name).unwrap()
+    }
+
+    #[test]
+    fn service_rules_as_specified() {
+        use crate::rules::event::Severity;
+        use crate::rules::rule::Comparison;
+
+        let check = ["check".to_string()];
+        let failed = builtin("service_check_failed");
+        assert_eq!(failed.selector, "probe_success");
+        assert_eq!(failed.comparison, Comparison::Lt);
+        assert_eq!(
+            failed.thresholds.iter().collect::<Vec<_>>(),
+            [(Severity::General, 1.0)]
+        );
+        assert_eq!(failed.critical_severity, Some(Severity::Major));
+        assert_eq!((failed.recovery, failed.for_ms()), (1.0, 0));
+        assert_eq!(failed.object_labels.as_deref(), Some(&check[..]));
+        assert!(failed.description.source().contains("tocsinctl events"));
+
+        let slow = builtin("service_check_slow");
+        assert_eq!(slow.selector, "probe_duration_threshold_ratio");
+        assert_eq!(slow.comparison, Comparison::Gt);
+        assert_eq!(
+            slow.thresholds.iter().collect::<Vec<_>>(),
+            [(Severity::Warning, 1.0)]
+        );
+        assert_eq!((slow.recovery, slow.for_ms()), (0.8, 60_000));
+        assert_eq!(slow.critical_severity, None);
+        assert_eq!(slow.object_labels.as_deref(), Some(&check[..]));
+
+        let cert = builtin("service_certificate_expiring");
+        assert_eq!(cert.selector, "probe_tls_cert_expiry_days");
+        assert_eq!(cert.comparison, Comparison::Lt);
+        assert_eq!(
+            cert.thresholds.iter().collect::<Vec<_>>(),
+            [(Severity::Warning, 14.0), (Severity::General, 3.0)]
+        );
+        assert_eq!(cert.recovery, 14.0);
+        assert_eq!(cert.object_labels.as_deref(), Some(&check[..]));
+        assert_eq!(cert.breached(2.5), Some((Severity::General, 3.0)));
+        assert!(cert.cleared(20.0) && !cert.cleared(13.9));
     }
 }

@@ -289,6 +289,7 @@ fn event(rule: &Rule, m: &Match, series: &SeriesInfo<'_>, at_ms: i64, d: Decisio
                 severity,
                 value,
                 threshold,
+                critical_severity: rule.critical_severity,
                 title: rule.title.render(&cx),
                 description: rule.description.render(&cx),
             }

@@ -28,6 +28,37 @@ fn for_zero_fires_on_the_first_sample_and_updates_on_every_breach() {
 }
 
 #[test]
+fn firing_events_carry_the_rules_critical_severity() {
+    let ev = Evaluator::new(rules(
+        r#"
+[[rule]]
+name = "check_failed"
+selector = "probe_success"
+comparison = "<"
+thresholds = { general = 1 }
+critical_severity = "major"
+object_labels = ["check"]
+"#,
+    ));
+    let s = Series::new(7, &[("__name__", "probe_success"), ("check", "home")]);
+    let e = &ev.observe(&s.info(), 1_000, 0.0)[0];
+    let EventKind::Firing {
+        severity,
+        critical_severity,
+        ..
+    } = &e.kind
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (*severity, *critical_severity),
+        (Severity::General, Some(Severity::Major)),
+        "the evaluator reports the crossed severity; the incident manager raises it"
+    );
+    assert_eq!(e.key, "check_failed/h1/check=home");
+}
+
+#[test]
 fn for_and_recover_for_delay_firing_and_resolving() {
     let ev = Evaluator::new(rules(&format!(
         "{CPU}for = \"30s\"\nrecover_for = \"20s\"\n"

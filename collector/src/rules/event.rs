@@ -64,6 +64,9 @@ pub enum EventKind {
         value: f64,
         /// The threshold of `severity`.
         threshold: f64,
+        /// The rule's `critical_severity`: the severity to fire at instead
+        /// when the CI's criticality is `critical` (and it is higher).
+        critical_severity: Option<Severity>,
         /// Rendered title template.
         title: String,
         /// Rendered description template.

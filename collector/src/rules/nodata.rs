@@ -163,6 +163,7 @@ impl NoData {
                         severity: c.severity,
                         value: secs.floor(),
                         threshold: limit_s,
+                        critical_severity: None,
                         title: format!("Agent on {} stopped reporting", w.name),
                         description: format!(
                             "Nothing was received from the agent on {} for {:.0} s (limit {limit_s:.0} s); last seen {}.",

@@ -147,6 +147,10 @@ pub struct Rule {
     pub comparison: Comparison,
     /// Threshold per severity.
     pub thresholds: Thresholds,
+    /// When the CI of the event has criticality `critical`, the event fires
+    /// at this severity instead of the crossed one, if it is higher (the
+    /// threshold stays the crossed one). Applied by the incident manager.
+    pub critical_severity: Option<Severity>,
     /// How long the condition must hold before firing.
     #[serde(rename = "for", with = "humantime_serde")]
     pub for_: Duration,

@@ -3,6 +3,7 @@
 
 use toml::Value;
 
+use super::event::Severity;
 use super::fields::Fields;
 use super::rule::{Comparison, Rule, Thresholds, Transform};
 use super::template::{Template, is_label_name};
@@ -15,6 +16,7 @@ pub(crate) const RULE_KEYS: &[&str] = &[
     "ci_class",
     "comparison",
     "thresholds",
+    "critical_severity",
     "for",
     "recovery",
     "recover_for",
@@ -111,6 +113,7 @@ pub(crate) fn rule(value: &Value, index: usize, problems: &mut Vec<String>) -> O
         }),
     };
     let thresholds = thresholds(&mut f, comparison.unwrap_or(Comparison::Gt));
+    let critical_severity = critical_severity(&mut f, thresholds);
     let for_ = f.duration("for").unwrap_or_default();
     let recover_for = f.duration("recover_for").unwrap_or_default();
     let recovery = recovery(&mut f, comparison, thresholds);
@@ -129,6 +132,7 @@ pub(crate) fn rule(value: &Value, index: usize, problems: &mut Vec<String>) -> O
         ci_class,
         comparison: comparison?,
         thresholds: thresholds?,
+        critical_severity,
         for_,
         recovery: recovery?,
         recover_for,
@@ -211,6 +215,32 @@ fn thresholds(f: &mut Fields<'_>, cmp: Comparison) -> Option<Thresholds> {
     // Misordered thresholds were reported; return them anyway so that
     // `recovery` is checked too (the rule is rejected either way).
     Some(t)
+}
+
+/// `critical_severity`: a severity above the lowest one with a threshold
+/// (otherwise it could never raise anything).
+fn critical_severity(f: &mut Fields<'_>, t: Option<Thresholds>) -> Option<Severity> {
+    let text = f.get::<String>("critical_severity")?;
+    let Some(severity) = Severity::ALL.into_iter().find(|s| s.as_str() == text) else {
+        f.problem(
+            "critical_severity",
+            format!("{text:?} must be one of warning, general, major"),
+        );
+        return None;
+    };
+    if let Some((lowest, _)) = t.and_then(|t| t.iter().next())
+        && severity <= lowest
+    {
+        f.problem(
+            "critical_severity",
+            format!(
+                "{text} never raises anything: it must be above the lowest severity with a threshold ({})",
+                lowest.as_str()
+            ),
+        );
+        return None;
+    }
+    Some(severity)
 }
 
 fn recovery(f: &mut Fields<'_>, cmp: Option<Comparison>, t: Option<Thresholds>) -> Option<f64> {

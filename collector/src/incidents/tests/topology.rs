@@ -20,6 +20,37 @@ fn network(f: &Fixture) {
 }
 
 #[test]
+fn a_service_incident_joins_the_incident_of_the_host_it_runs_on() {
+    let f = Fixture::new();
+    f.host("agent-web", json!({"hostname": "web01"}));
+    let report = crate::cmdb::DeviceUpdate {
+        id: "shop".into(),
+        class: "application".into(),
+        name: "Web shop".into(),
+        attributes: Default::default(),
+        complete: true,
+        neighbours: vec![],
+        runs_on: "web01.example.com".into(),
+        agent: "agent-2".into(),
+    };
+    f.cmdb.upsert_service(report).unwrap();
+    f.handle(vec![firing_rule(
+        "agent_lost",
+        "agent-web",
+        Severity::Major,
+    )]);
+    f.handle(vec![firing_rule(
+        "service_check_failed",
+        "shop",
+        Severity::General,
+    )]);
+    let child = f.get(2).incident;
+    assert_eq!(child.parent_id, Some(1));
+    assert!(child.sla.respond.is_none(), "the host's incident is worked");
+    assert_eq!(f.get(1).children, vec![2]);
+}
+
+#[test]
 fn dependents_attach_to_the_parent_incident() {
     let f = Fixture::new();
     network(&f);
@@ -31,20 +62,16 @@ fn dependents_attach_to_the_parent_incident() {
     ]);
     assert_eq!(f.get(2).incident.parent_id, Some(1));
     assert_eq!(f.get(3).incident.parent_id, Some(1));
-    assert_eq!(
-        f.get(4).incident.parent_id,
-        None,
-        "runs_on is not configured"
-    );
+    assert_eq!(f.get(4).incident.parent_id, Some(1), "runs_on too");
     let parent = f.get(1);
-    assert_eq!(parent.children, vec![2, 3]);
+    assert_eq!(parent.children, vec![2, 3, 4]);
     assert_eq!(
         parent
             .timeline
             .iter()
             .filter(|e| e.kind == TimelineKind::ChildAttached)
             .count(),
-        2
+        3
     );
     let child = f.get(2).incident;
     assert!(child.sla.respond.is_none(), "children run no clock");
@@ -58,7 +85,7 @@ fn dependents_attach_to_the_parent_incident() {
         .iter()
         .map(|i| i.id)
         .collect();
-    assert_eq!(top, vec![4, 1]);
+    assert_eq!(top, vec![1]);
     f.mgr.tick(T0 + 11 * MIN).unwrap();
     assert_eq!(f.get(2).incident.tier, 1, "children are not escalated");
     assert_eq!(f.get(1).incident.tier, 2);

@@ -1,0 +1,186 @@
+use super::*;
+use crate::config::parse_file;
+
+fn parse(text: &str) -> Vec<CheckConfig> {
+    parse_file(text).expect("valid TOML").check
+}
+
+fn problems(checks: &[CheckConfig]) -> Vec<String> {
+    let mut p = Vec::new();
+    checks_problems(checks, &["core-sw".to_owned()], &mut p);
+    p
+}
+
+#[test]
+fn a_full_http_check_parses_with_its_ci() {
+    let checks = parse(
+        r#"
+        [[check]]
+        name = "shop-home"
+        kind = "http"
+        url = "https://shop.example.com/"
+        interval = "15s"
+        timeout = "5s"
+        slow_after = "800ms"
+        labels = { service = "shop" }
+        method = "HEAD"
+        headers = { "X-Probe" = "tocsin" }
+        expect_status = [200, 204]
+        body_contains = "Welcome"
+        body_regex = "Welcome to .*"
+        follow_redirects = false
+        [check.ci]
+        id = "shop"
+        class = "application"
+        name = "Shop"
+        owner = "team-web"
+        criticality = "critical"
+        runs_on = "web01"
+        "#,
+    );
+    let c = &checks[0];
+    assert_eq!(
+        (c.kind, c.target()),
+        (CheckKind::Http, "https://shop.example.com/")
+    );
+    assert_eq!(c.interval, Duration::from_secs(15));
+    assert_eq!(c.slow_after(), Some(Duration::from_millis(800)));
+    assert_eq!(c.ci_id(), Some("shop"));
+    assert_eq!(c.ci.as_ref().unwrap().runs_on.as_deref(), Some("web01"));
+    assert!(problems(&checks).is_empty(), "{:?}", problems(&checks));
+}
+
+#[test]
+fn defaults_per_kind() {
+    let checks = parse(
+        r#"
+        [[check]]
+        name = "gw"
+        kind = "icmp"
+        host = "10.0.0.1"
+        [[check]]
+        name = "db"
+        kind = "tcp"
+        address = "[2001:db8::5]:5432"
+        slow_after = "0s"
+        [[check]]
+        name = "ldap"
+        kind = "dns"
+        host = "ldap.example.com"
+        [check.ci]
+        "#,
+    );
+    assert!(problems(&checks).is_empty(), "{:?}", problems(&checks));
+    assert_eq!(checks[0].slow_after(), Some(Duration::from_millis(500)));
+    assert_eq!(checks[0].probes(), 3);
+    assert_eq!(checks[0].interval, Duration::from_secs(30));
+    assert_eq!(checks[1].slow_after(), None, "0s switches slowness off");
+    assert_eq!(
+        checks[2].ci_id(),
+        Some("ldap"),
+        "the CI id defaults to the check name"
+    );
+    assert_eq!(checks[0].ci_id(), None);
+}
+
+#[test]
+fn every_problem_is_named_by_its_key() {
+    let checks = parse(
+        r#"
+        [[check]]
+        name = "bad name"
+        kind = "http"
+        url = "ftp://x/"
+        interval = "500ms"
+        timeout = "2s"
+        probes = 3
+        body_regex = "("
+        expect_status = [999]
+        headers = { "Bad Header" = "x" }
+        labels = { check = "x", host = "y" }
+        [check.ci]
+        id = "core-sw"
+        criticality = "urgent"
+        runs_on = " "
+
+        [[check]]
+        name = "tcp1"
+        kind = "tcp"
+        address = "db01"
+        url = "http://x/"
+
+        [[check]]
+        name = "tcp1"
+        kind = "icmp"
+        probes = 50
+        "#,
+    );
+    let p = problems(&checks);
+    let expected = [
+        "check[0].name: ",
+        "check[0].url: \"ftp://x/\": only http:// and https:// are supported",
+        "check[0].interval: must be at least 1s",
+        "check[0].timeout: must not exceed the interval",
+        "check[0].probes: not used by kind http (only by icmp)",
+        "check[0].body_regex: ",
+        "check[0].expect_status: 999 is not an HTTP status",
+        "check[0].headers.Bad Header: not a valid header name",
+        "check[0].labels.check: \"check\" is set by the check itself",
+        "check[0].labels.host: \"host\" is set by the agent itself",
+        "check[0].ci.criticality: must be one of low, medium, high, critical, got \"urgent\"",
+        "check[0].ci.runs_on: must be 1 to 256 bytes, not blank",
+        "check[0].ci.id: \"core-sw\" is the id of an [[snmp]] device",
+        "check[1].address: \"db01\" is not host:port",
+        "check[1].url: not used by kind tcp (only by http)",
+        "check[2].host: required for kind icmp",
+        "check[2].probes: must be between 1 and 20, got 50",
+        "check[2].name: \"tcp1\" is already used by check[1]",
+    ];
+    for want in expected {
+        assert!(
+            p.iter().any(|x| x.starts_with(want)),
+            "missing {want:?} in {p:#?}"
+        );
+    }
+    assert_eq!(p.len(), expected.len(), "{p:#?}");
+}
+
+#[test]
+fn checks_sharing_a_ci_must_agree() {
+    let checks = parse(
+        r#"
+        [[check]]
+        name = "a"
+        kind = "tcp"
+        address = "db01:5432"
+        ci = { id = "db", owner = "dba", runs_on = "db01" }
+        [[check]]
+        name = "b"
+        kind = "icmp"
+        host = "db01"
+        ci = { id = "db", runs_on = "db02" }
+        [[check]]
+        name = "c"
+        kind = "dns"
+        host = "db01"
+        ci = { id = "db", owner = "dba", class = "service" }
+        "#,
+    );
+    let p = problems(&checks);
+    assert_eq!(
+        p,
+        ["check[1].ci.runs_on: differs from check[0], which declares the same CI \"db\""]
+    );
+}
+
+#[test]
+fn a_missing_ca_file_is_a_config_error() {
+    let mut c = CheckConfig::new("x", CheckKind::Http);
+    c.url = Some("https://x.example/".into());
+    c.tls_ca_file = Some("/nonexistent/ca.pem".into());
+    let p = c.validate();
+    assert!(
+        p[0].starts_with("tls_ca_file: cannot read /nonexistent/ca.pem"),
+        "{p:?}"
+    );
+}

@@ -1,0 +1,171 @@
+//! TLS for HTTPS checks: a certificate verifier that remembers what the
+//! server presented and what verification said, so a check reports the
+//! certificate's expiry and validity even when verification fails (and
+//! with `tls_insecure`, when the failure is tolerated).
+//!
+//! Trust: the system's CA certificates (loaded once per process), else the
+//! Mozilla roots compiled in, plus a check's `tls_ca_file`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use rustls::DigitallySignedStruct;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+/// What the server presented in the last handshake, and whether it verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenCertificate {
+    /// The leaf certificate's notAfter, seconds since the Unix epoch.
+    pub not_after: i64,
+    /// Why verification failed; `None` = verified.
+    pub error: Option<String>,
+}
+
+/// Where a check's verifier records the certificate of the last handshake.
+pub type CertificateSlot = Arc<Mutex<Option<SeenCertificate>>>;
+
+/// Reads every certificate of a PEM file.
+pub fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: not a valid PEM certificate file: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in the file", path.display()));
+    }
+    Ok(certs)
+}
+
+/// The provider every check uses (the one reqwest is built with).
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// The system's CA certificates, loaded on first use (empty when the
+/// system has none: the compiled-in Mozilla roots are used then).
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let loaded = rustls_native_certs::load_native_certs();
+        if loaded.certs.is_empty() {
+            tracing::warn!(
+                errors = loaded.errors.len(),
+                "no system CA certificates found; HTTPS checks trust the built-in Mozilla roots"
+            );
+        }
+        loaded.certs
+    })
+}
+
+/// The rustls client configuration of one check, and the slot its verifier
+/// records the server's certificate in.
+pub fn client_config(
+    extra_roots: &[CertificateDer<'static>],
+    insecure: bool,
+) -> Result<(rustls::ClientConfig, CertificateSlot), String> {
+    let mut store = rustls::RootCertStore::empty();
+    store.add_parsable_certificates(system_roots().iter().cloned());
+    if store.is_empty() {
+        store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for cert in extra_roots {
+        store
+            .add(cert.clone())
+            .map_err(|e| format!("tls_ca_file: unusable CA certificate: {e}"))?;
+    }
+    let provider = provider();
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+        .build()
+        .map_err(|e| format!("cannot build the certificate verifier: {e}"))?;
+    let seen = Arc::new(Mutex::new(None));
+    let verifier = Arc::new(RecordingVerifier {
+        inner,
+        insecure,
+        seen: seen.clone(),
+    });
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot configure TLS: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    // Every run is a full handshake: a resumed session presents no certificate.
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok((config, seen))
+}
+
+/// Delegates to the WebPKI verifier and records the leaf and the verdict.
+#[derive(Debug)]
+struct RecordingVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    insecure: bool,
+    seen: CertificateSlot,
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
+        let seen = not_after(end_entity).map(|not_after| SeenCertificate {
+            not_after,
+            error: verdict.as_ref().err().map(describe),
+        });
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = seen;
+        match verdict {
+            Err(_) if self.insecure => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// A verification error as a person reads it.
+fn describe(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(c) => format!("invalid certificate: {c:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// The notAfter of a DER certificate, seconds since the Unix epoch.
+pub fn not_after(der: &[u8]) -> Option<i64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(cert.validity().not_after.timestamp())
+}
