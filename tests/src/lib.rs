@@ -8,10 +8,12 @@
 
 pub mod api;
 pub mod grpc;
+pub mod netns;
 pub mod notify;
 pub mod receivers;
 pub mod services;
 pub mod snmpd;
+pub mod tls_server;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 //! a client sees it down at once.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -19,19 +19,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
-use tempfile::TempDir;
-use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::crypto::aws_lc_rs;
-use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// The text every healthy answer contains (for `body_contains` checks).
 pub const WELCOME: &str = "Welcome to the shop";
@@ -154,7 +145,7 @@ async fn answer(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     }
 }
 
-fn welcome() -> (StatusCode, axum::response::Html<String>) {
+pub(crate) fn welcome() -> (StatusCode, axum::response::Html<String>) {
     (StatusCode::OK, html(WELCOME))
 }
 
@@ -170,7 +161,7 @@ pub fn page(text: &str) -> String {
 /// Accepts connections until the task is aborted; each connection (TLS
 /// handshake included) runs in a task of a set that dies with this one, so
 /// a failed handshake or a broken connection never stops the server.
-async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, app: Router) {
+pub(crate) async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, app: Router) {
     let mut conns = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -209,158 +200,7 @@ where
         .await;
 }
 
-/// An HTTPS server on `127.0.0.1` with a freshly generated certificate for
-/// `localhost` and `127.0.0.1`; answers 200 [`WELCOME`] on every path and
-/// stops when dropped.
-pub struct TlsServer {
-    addr: SocketAddr,
-    ca_pem: PathBuf,
-    not_after: i64,
-    task: JoinHandle<()>,
-    _dir: TempDir,
-}
-
-impl TlsServer {
-    /// Starts with a leaf certificate signed by a generated CA, valid from a
-    /// day ago until `valid_days` days from now (negative: already expired).
-    /// Clients trust it through [`TlsServer::ca_pem_path`].
-    pub async fn start(valid_days: i64) -> Result<Self> {
-        Self::start_inner(valid_days, true).await
-    }
-
-    /// Like [`TlsServer::start`], but the leaf certificate signs itself (no
-    /// CA), so a client verifying against its usual roots rejects it;
-    /// [`TlsServer::ca_pem_path`] then holds the leaf itself.
-    pub async fn start_self_signed(valid_days: i64) -> Result<Self> {
-        Self::start_inner(valid_days, false).await
-    }
-
-    async fn start_inner(valid_days: i64, with_ca: bool) -> Result<Self> {
-        let now = OffsetDateTime::now_utc().replace_nanosecond(0)?;
-        let not_after = now + time::Duration::days(valid_days);
-        let leaf = Leaf::generate(now - time::Duration::days(1), not_after, with_ca)?;
-
-        let dir = tempfile::tempdir().context("temp dir for the CA certificate")?;
-        let ca_pem = dir.path().join("ca.pem");
-        std::fs::write(&ca_pem, &leaf.trust_pem)
-            .with_context(|| format!("writing {}", ca_pem.display()))?;
-
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der()));
-        let mut config =
-            ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
-                .with_safe_default_protocol_versions()
-                .context("TLS protocol versions")?
-                .with_no_client_auth()
-                .with_single_cert(vec![leaf.cert.der().clone()], key)
-                .context("TLS server certificate")?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding the TLS server")?;
-        let addr = listener.local_addr()?;
-        let app = Router::new().fallback(|| async { welcome() });
-        let task = tokio::spawn(serve(
-            listener,
-            Some(TlsAcceptor::from(Arc::new(config))),
-            app,
-        ));
-        Ok(Self {
-            addr,
-            ca_pem,
-            not_after: not_after.unix_timestamp(),
-            task,
-            _dir: dir,
-        })
-    }
-
-    /// `https://localhost:PORT/` (matches the certificate's DNS name).
-    pub fn url(&self) -> String {
-        format!("https://localhost:{}/", self.addr.port())
-    }
-
-    /// `https://127.0.0.1:PORT/` (matches the certificate's IP address).
-    pub fn url_ip(&self) -> String {
-        format!("https://{}/", self.addr)
-    }
-
-    /// The listening address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// PEM file of the certificate a client must trust: the CA, or the leaf
-    /// itself for [`TlsServer::start_self_signed`].
-    pub fn ca_pem_path(&self) -> &Path {
-        &self.ca_pem
-    }
-
-    /// The leaf certificate's `notAfter`, in seconds since the Unix epoch.
-    pub fn not_after_unix(&self) -> i64 {
-        self.not_after
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// A generated server certificate, its key and what a client must trust.
-struct Leaf {
-    cert: rcgen::Certificate,
-    key: KeyPair,
-    trust_pem: String,
-}
-
-impl Leaf {
-    fn generate(
-        not_before: OffsetDateTime,
-        not_after: OffsetDateTime,
-        with_ca: bool,
-    ) -> Result<Self> {
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
-        params.not_before = not_before;
-        params.not_after = not_after;
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let key = KeyPair::generate().context("leaf key")?;
-        if !with_ca {
-            let cert = params
-                .self_signed(&key)
-                .context("self-signed certificate")?;
-            let trust_pem = cert.pem();
-            return Ok(Self {
-                cert,
-                key,
-                trust_pem,
-            });
-        }
-
-        let mut ca = CertificateParams::new(Vec::<String>::new())?;
-        ca.distinguished_name
-            .push(DnType::CommonName, "Tocsin test CA");
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        ca.not_before = not_before;
-        ca.not_after = not_after + time::Duration::days(365);
-        let ca_key = KeyPair::generate().context("CA key")?;
-        let ca_cert = ca.self_signed(&ca_key).context("CA certificate")?;
-        let issuer = Issuer::new(ca, ca_key);
-        let cert = params
-            .signed_by(&key, &issuer)
-            .context("leaf certificate")?;
-        Ok(Self {
-            cert,
-            key,
-            trust_pem: ca_cert.pem(),
-        })
-    }
-}
+pub use crate::tls_server::TlsServer;
 
 /// A loopback TCP port with nothing listening: bound to `127.0.0.1:0`, then
 /// released, so connecting to it is refused (unless someone grabs it meanwhile).
@@ -374,7 +214,7 @@ mod tests {
 
     use super::*;
 
-    fn trusting(pem_file: &Path) -> Result<reqwest::Client> {
+    fn trusting(pem_file: &std::path::Path) -> Result<reqwest::Client> {
         let pem = std::fs::read(pem_file)?;
         Ok(reqwest::Client::builder()
             .tls_certs_only([reqwest::Certificate::from_pem(&pem)?])
@@ -493,7 +333,7 @@ mod tests {
             let (_, cert) = x509_parser::parse_x509_certificate(der)?;
             let not_after = cert.validity().not_after.timestamp();
             assert_eq!(not_after, server.not_after_unix());
-            let expected = OffsetDateTime::now_utc().unix_timestamp() + days * 86_400;
+            let expected = time::OffsetDateTime::now_utc().unix_timestamp() + days * 86_400;
             assert!(
                 (not_after - expected).abs() < 60,
                 "{not_after} vs {expected}"

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
 use tocsin_e2e::api::{WAIT, ci_when, incident_with, incident_within, incidents_of, value_until};
+use tocsin_e2e::netns::Netns;
 use tocsin_e2e::services::{Mode, ServiceServer, TlsServer, WELCOME, closed_port, page};
 use tocsin_e2e::{Collector, Proc, hostname, start_agent_with_config, wait_for};
 
@@ -257,6 +258,17 @@ async fn certificates_expiring_soon_or_untrusted_open_the_right_incidents() -> R
     let warning = incident_with(&c, "tls-10d", "service_certificate_expiring", is_open).await?;
     assert_eq!(warning["severity"], "warning", "under 14 days: {warning}");
 
+    // Renewed: the new expiry is seen and the incident resolves by itself.
+    soon.renew(90)?;
+    value_until(&c, "probe_tls_cert_expiry_days{check=\"tls-2d\"}", |v| {
+        v > 89.0
+    })
+    .await?;
+    incident_with(&c, "tls-2d", "service_certificate_expiring", |i| {
+        i["id"] == general["id"] && i["status"] == "resolved"
+    })
+    .await?;
+
     // Untrusted: the check fails with the reason, the expiry is still known.
     value_until(&c, "probe_tls_cert_valid{check=\"tls-untrusted\"}", |v| {
         v == 0.0
@@ -361,6 +373,45 @@ async fn tcp_icmp_and_dns_checks() -> Result<()> {
         |v| v > 0.0,
     )
     .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_stops_answering_ping_is_one_incident_until_it_answers() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let gw = Netns::create()?;
+    let checks = format!(
+        r#"
+        [[check]]
+        name = "gw-ping"
+        kind = "icmp"
+        host = "{address}"
+        probes = 3
+        interval = "1s"
+        timeout = "500ms"
+        ci = {{ id = "gw", class = "service", name = "Gateway" }}
+        "#,
+        address = gw.address,
+    );
+    let (c, _agent) = start(dir.path(), "", &checks).await?;
+    let sel = |m: &str| format!("{m}{{check=\"gw-ping\",host=\"gw\"}}");
+    value_until(&c, &sel("probe_success"), |v| v == 1.0).await?;
+    value_until(&c, &sel("probe_icmp_loss_percent"), |v| v == 0.0).await?;
+
+    gw.set_link(false)?;
+    value_until(&c, &sel("probe_icmp_loss_percent"), |v| v == 100.0).await?;
+    value_until(&c, &sel("probe_success"), |v| v == 0.0).await?;
+    let down = incident_with(&c, "gw", "service_check_failed", is_open).await?;
+    event_with(&c, "gw", "check_failed", "no echo reply").await?;
+
+    gw.set_link(true)?;
+    value_until(&c, &sel("probe_success"), |v| v == 1.0).await?;
+    incident_with(&c, "gw", "service_check_failed", |i| {
+        i["id"] == down["id"] && i["status"] == "resolved"
+    })
+    .await?;
+    let all = incidents_of(&c, "gw", "service_check_failed").await?;
+    assert_eq!(all.len(), 1, "{all:?}");
     Ok(())
 }
 

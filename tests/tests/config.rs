@@ -57,6 +57,14 @@ fn agent_check_config_reports_every_problem() -> Result<()> {
     for key in ["interval", "collector"] {
         assert!(out.contains(key), "problem with {key} not reported:\n{out}");
     }
+    let (ok, out) = check(
+        "tocsin-agent",
+        "[[check]]\nname = \"shop\"\nkind = \"http\"\nurl = \"ftp://shop/\"\nprobes = 3\nci = { criticality = \"urgent\" }\n",
+    )?;
+    assert!(!ok, "invalid check accepted: {out}");
+    for key in ["check[0].url", "check[0].probes", "check[0].ci.criticality"] {
+        assert!(out.contains(key), "problem with {key} not reported:\n{out}");
+    }
     let (ok, out) = check("tocsin-agent", "intervall = \"5s\"\n")?;
     assert!(
         !ok && out.contains("intervall"),
