@@ -71,8 +71,14 @@ pub async fn run(config: Config) -> Result<()> {
         shutdown_rx.clone(),
     ));
     let inventory_task = tokio::spawn(inventory_loop(gatherer, inventory_tx, shutdown_rx.clone()));
-    let mut device_tasks = devices::spawn_all(&config.snmp, &shared, &shutdown_rx);
-    device_tasks.extend(checks::spawn_all(&config.checks, &shared, &shutdown_rx));
+    let resources = devices::PollResources::default();
+    let mut device_tasks = devices::spawn_all(&config.snmp, &resources, &shared, &shutdown_rx);
+    device_tasks.extend(checks::spawn_all(
+        &config.checks,
+        &resources.pinger,
+        &shared,
+        &shutdown_rx,
+    ));
     if let Some(traps) = &config.traps {
         let receiver = TrapReceiver::bind(traps)
             .await

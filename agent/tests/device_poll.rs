@@ -255,7 +255,7 @@ async fn a_dead_device_does_not_delay_a_live_one_and_tasks_stop_on_shutdown() {
     let live = target(&snmpd);
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
-    let tasks = spawn_all(&[dead, live], &shared, &stop_rx);
+    let tasks = spawn_all(&[dead, live], &PollResources::default(), &shared, &stop_rx);
 
     while !shared.devices.contains("lab-sw") {
         assert!(

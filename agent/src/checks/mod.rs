@@ -220,18 +220,18 @@ fn bounded(text: &str) -> String {
     format!("{}…", &text[..end])
 }
 
-/// Stores the service CIs' reports and spawns one task per check; the tasks
-/// stop when `shutdown` turns true. A check whose client cannot be built
+/// Stores the service CIs' reports and spawns one task per check (ICMP
+/// checks share `pinger` with the device tasks); the tasks stop when `shutdown` turns true. A check whose client cannot be built
 /// (unreadable CA file…) is logged and skipped.
 pub fn spawn_all(
     checks: &[CheckConfig],
+    pinger: &Arc<Pinger>,
     shared: &Arc<Shared>,
     shutdown: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
     for report in service_reports(checks, &shared.agent_id) {
         shared.devices.store(report);
     }
-    let pinger = Arc::new(Pinger::new());
     checks
         .iter()
         .filter_map(|c| match CheckTask::new(c.clone(), pinger.clone()) {

@@ -42,52 +42,72 @@ pub fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Strin
 
 /// The provider every check uses (the one reqwest is built with).
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .clone()
 }
 
-/// The system's CA certificates, loaded on first use (empty when the
-/// system has none: the compiled-in Mozilla roots are used then).
-fn system_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| {
+/// The trusted roots: the system's CA certificates, loaded and parsed once
+/// per process, else the compiled-in Mozilla roots.
+fn system_store() -> &'static Arc<rustls::RootCertStore> {
+    static STORE: OnceLock<Arc<rustls::RootCertStore>> = OnceLock::new();
+    STORE.get_or_init(|| {
         let loaded = rustls_native_certs::load_native_certs();
-        if loaded.certs.is_empty() {
+        let mut store = rustls::RootCertStore::empty();
+        store.add_parsable_certificates(loaded.certs);
+        if store.is_empty() {
             tracing::warn!(
                 errors = loaded.errors.len(),
                 "no system CA certificates found; HTTPS checks trust the built-in Mozilla roots"
             );
+            store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         }
-        loaded.certs
+        Arc::new(store)
     })
 }
 
+/// A WebPKI verifier trusting `roots`.
+fn verifier(roots: Arc<rustls::RootCertStore>) -> Result<Arc<WebPkiServerVerifier>, String> {
+    WebPkiServerVerifier::builder_with_provider(roots, provider())
+        .build()
+        .map_err(|e| format!("cannot build the certificate verifier: {e}"))
+}
+
+/// The verifier trusting the system's roots, built once and shared by every
+/// check without a `tls_ca_file` (a root store is ~150 parsed certificates).
+fn shared_verifier() -> Result<Arc<WebPkiServerVerifier>, String> {
+    static SHARED: OnceLock<Result<Arc<WebPkiServerVerifier>, String>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| verifier(system_store().clone()))
+        .clone()
+}
+
 /// The rustls client configuration of one check, and the slot its verifier
-/// records the server's certificate in.
+/// records the server's certificate in. `extra_roots` are trusted besides
+/// the system's.
 pub fn client_config(
     extra_roots: &[CertificateDer<'static>],
     insecure: bool,
 ) -> Result<(rustls::ClientConfig, CertificateSlot), String> {
-    let mut store = rustls::RootCertStore::empty();
-    store.add_parsable_certificates(system_roots().iter().cloned());
-    if store.is_empty() {
-        store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    for cert in extra_roots {
-        store
-            .add(cert.clone())
-            .map_err(|e| format!("tls_ca_file: unusable CA certificate: {e}"))?;
-    }
-    let provider = provider();
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
-        .build()
-        .map_err(|e| format!("cannot build the certificate verifier: {e}"))?;
+    let inner = if extra_roots.is_empty() {
+        shared_verifier()?
+    } else {
+        let mut store = rustls::RootCertStore::clone(system_store());
+        for cert in extra_roots {
+            store
+                .add(cert.clone())
+                .map_err(|e| format!("tls_ca_file: unusable CA certificate: {e}"))?;
+        }
+        verifier(Arc::new(store))?
+    };
     let seen = Arc::new(Mutex::new(None));
     let verifier = Arc::new(RecordingVerifier {
         inner,
         insecure,
         seen: seen.clone(),
     });
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot configure TLS: {e}"))?
         .dangerous()

@@ -251,13 +251,13 @@ fn digest(
 }
 
 /// Registers every target in the directory and spawns its task; the tasks
-/// share one ICMP pinger and stop when `shutdown` turns true.
+/// share `resources` and stop when `shutdown` turns true.
 pub fn spawn_all(
     targets: &[SnmpTarget],
+    resources: &PollResources,
     shared: &Arc<Shared>,
     shutdown: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
-    let resources = PollResources::default();
     targets
         .iter()
         .map(|t| {

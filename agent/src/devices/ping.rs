@@ -134,9 +134,10 @@ impl Pinger {
                         tracing::warn!(
                             error = %e,
                             family = ?kind,
-                            "ICMP checks unavailable: cannot open an ICMP socket; allow unprivileged \
+                            "ICMP unavailable: cannot open an ICMP socket; allow unprivileged \
                              ping with `sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"` or run \
-                             with CAP_NET_RAW. Devices are judged by SNMP alone"
+                             with CAP_NET_RAW. Devices are judged by SNMP alone and ICMP checks do \
+                             not run"
                         );
                     }
                     None
