@@ -23,6 +23,17 @@ impl Schedule {
         Self { tick, shutdown }
     }
 
+    /// A schedule whose first tick comes after `offset` (then every `interval`).
+    pub fn starting_after(
+        offset: Duration,
+        interval: Duration,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, interval);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Self { tick, shutdown }
+    }
+
     /// Waits for the next tick; `false` once shutdown was signalled.
     pub async fn next(&mut self) -> bool {
         if *self.shutdown.borrow() {

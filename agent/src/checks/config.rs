@@ -237,6 +237,20 @@ impl CheckConfig {
         self.target_problems(&mut p);
         self.kind_only_problems(&mut p);
         crate::config::timing_problems(self.interval, self.timeout, MIN_INTERVAL, &mut p);
+        if self.labels.len() > crate::config::MAX_EXTRA_LABELS {
+            p.push(format!(
+                "labels: at most {} labels, got {}",
+                crate::config::MAX_EXTRA_LABELS,
+                self.labels.len()
+            ));
+        }
+        if self.target().len() > crate::config::MAX_LABEL_VALUE_BYTES {
+            p.push(format!(
+                "{}: longer than {} bytes (it is the `target` label)",
+                self.target_key(),
+                crate::config::MAX_LABEL_VALUE_BYTES
+            ));
+        }
         for (name, value) in &self.labels {
             if let Err(why) = crate::config::check_label(name, value) {
                 p.push(format!("labels.{name}: {why}"));
@@ -298,11 +312,21 @@ impl CheckConfig {
         p
     }
 
+    /// The key naming the check's target.
+    fn target_key(&self) -> &'static str {
+        match self.kind {
+            CheckKind::Http => "url",
+            CheckKind::Tcp => "address",
+            CheckKind::Icmp | CheckKind::Dns => "host",
+        }
+    }
+
     fn target_problems(&self, p: &mut Vec<String>) {
-        let (key, value) = match self.kind {
-            CheckKind::Http => ("url", &self.url),
-            CheckKind::Tcp => ("address", &self.address),
-            CheckKind::Icmp | CheckKind::Dns => ("host", &self.host),
+        let key = self.target_key();
+        let value = match self.kind {
+            CheckKind::Http => &self.url,
+            CheckKind::Tcp => &self.address,
+            CheckKind::Icmp | CheckKind::Dns => &self.host,
         };
         let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
             p.push(format!("{key}: required for kind {}", self.kind.as_str()));
@@ -403,6 +427,14 @@ fn check_url(url: &str) -> Result<(), String> {
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(format!("{url:?} has no host"));
+    }
+    // The URL is a label, a CI attribute and part of log lines.
+    if parsed.password().is_some() {
+        return Err(
+            "must not carry a password (user:password@); send credentials with `headers`, \
+             e.g. { Authorization = \"Basic …\" }"
+                .to_owned(),
+        );
     }
     Ok(())
 }

@@ -184,3 +184,18 @@ fn a_missing_ca_file_is_a_config_error() {
         "{p:?}"
     );
 }
+
+#[test]
+fn urls_with_passwords_and_oversized_targets_are_refused() {
+    let mut c = CheckConfig::new("x", CheckKind::Http);
+    c.url = Some("https://ops:s3cret@shop.example/".into());
+    let p = c.validate();
+    assert!(p[0].starts_with("url: must not carry a password"), "{p:?}");
+    assert!(
+        !p[0].contains("s3cret"),
+        "the secret is not repeated: {p:?}"
+    );
+    c.url = Some(format!("https://shop.example/{}", "a".repeat(1100)));
+    let p = c.validate();
+    assert!(p[0].starts_with("url: longer than 1024 bytes"), "{p:?}");
+}

@@ -148,7 +148,15 @@ impl HttpProber {
         let mut o = match sent {
             Ok(response) => self.read(response, started).await,
             Err(e) => {
-                let why = if e.is_timeout() {
+                let bad_cert = self
+                    .certificate
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                    .and_then(|c| c.error.clone());
+                let why = if let Some(cert) = bad_cert {
+                    format!("TLS: {cert}")
+                } else if e.is_timeout() {
                     format!(
                         "timed out after {}",
                         humantime::format_duration(self.timeout)

@@ -42,7 +42,11 @@ pub async fn run(check: &CheckConfig, pinger: &Pinger) -> Option<Outcome> {
     } else {
         Outcome::failed(
             started.elapsed(),
-            format!("no echo reply from {ip} to {} requests", check.probes()),
+            format!(
+                "no echo reply from {} to {} requests",
+                check.target(),
+                check.probes()
+            ),
         )
     };
     dns::measure_lookup(&mut o, &resolved);

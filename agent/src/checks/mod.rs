@@ -91,7 +91,8 @@ impl CheckTask {
     /// Runs every interval (the first time at once) until `shutdown` turns
     /// true; a run in progress is abandoned on shutdown.
     pub async fn run(mut self, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
-        let mut schedule = Schedule::new(self.check.interval, shutdown);
+        let offset = start_offset(&self.check.name, self.check.interval);
+        let mut schedule = Schedule::starting_after(offset, self.check.interval, shutdown);
         while schedule.next().await {
             if schedule.round(self.run_once(&shared)).await.is_none() {
                 return;
@@ -122,7 +123,12 @@ impl CheckTask {
     /// the probe's own timeout to fire first). `None`: ICMP is unavailable.
     pub async fn probe(&self) -> Option<Outcome> {
         let started = Instant::now();
-        let limit = self.check.timeout + Duration::from_millis(500);
+        // ICMP probes start 50 ms apart and each waits the full timeout.
+        let spacing = match self.check.kind {
+            CheckKind::Icmp => Duration::from_millis(50) * self.check.probes(),
+            _ => Duration::ZERO,
+        };
+        let limit = self.check.timeout + spacing + Duration::from_millis(500);
         let probe = async {
             match &self.prober {
                 Prober::Icmp(pinger) => icmp::run(&self.check, pinger).await,
@@ -206,6 +212,26 @@ impl CheckTask {
             fields,
         }
     }
+}
+
+/// Longest delay before a check's first run.
+const MAX_START_SPREAD: Duration = Duration::from_secs(15);
+
+/// When a check first runs: spread by its name over the interval (at most
+/// [`MAX_START_SPREAD`]), so hundreds of checks do not all connect in the
+/// same instant — which inflates every measured duration by the others'
+/// CPU and overflows the targets' accept queues.
+fn start_offset(name: &str, interval: Duration) -> Duration {
+    let spread = interval.min(MAX_START_SPREAD).as_millis() as u64;
+    if spread == 0 {
+        return Duration::ZERO;
+    }
+    // FNV-style hash: stable across runs and builds (std's is randomised).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    Duration::from_millis(h % spread)
 }
 
 /// `text` cut to [`MAX_REASON_BYTES`] on a character boundary.
@@ -305,6 +331,22 @@ mod tests {
         assert_eq!(e.kind, "check_recovered");
         assert_eq!(e.summary, "tcp check shop passes again");
         assert!(!e.fields.contains_key("reason"));
+    }
+
+    #[test]
+    fn first_runs_are_spread_over_the_interval() {
+        let a = start_offset("shop-home", Duration::from_secs(30));
+        assert_eq!(
+            a,
+            start_offset("shop-home", Duration::from_secs(30)),
+            "stable"
+        );
+        assert!(a < MAX_START_SPREAD);
+        assert!(start_offset("x", Duration::from_secs(1)) < Duration::from_secs(1));
+        let offsets: std::collections::BTreeSet<Duration> = (0..100)
+            .map(|i| start_offset(&format!("check-{i}"), Duration::from_secs(10)))
+            .collect();
+        assert!(offsets.len() > 90, "spread, not bunched: {}", offsets.len());
     }
 
     #[tokio::test]

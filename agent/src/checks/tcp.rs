@@ -48,7 +48,7 @@ pub async fn run(check: &CheckConfig) -> Outcome {
                 connect_time = Some(connecting.elapsed());
                 break;
             }
-            Err(e) => last_error = format!("cannot connect to {addr}: {e}"),
+            Err(e) => last_error = format!("cannot connect to {host}:{port}: {e}"),
         }
     }
     let mut o = match connect_time {

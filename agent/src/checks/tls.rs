@@ -6,6 +6,7 @@
 //! Trust: the system's CA certificates (loaded once per process), else the
 //! Mozilla roots compiled in, plus a check's `tls_ca_file`.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -83,6 +84,32 @@ fn shared_verifier() -> Result<Arc<WebPkiServerVerifier>, String> {
         .clone()
 }
 
+/// A verifier trusting the system's roots plus `extra_roots`, shared by
+/// every check trusting the same extra certificates.
+fn verifier_with(
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<Arc<WebPkiServerVerifier>, String> {
+    type Cache = Mutex<HashMap<Vec<Vec<u8>>, Arc<WebPkiServerVerifier>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key: Vec<Vec<u8>> = extra_roots.iter().map(|c| c.to_vec()).collect();
+    let mut cache = CACHE
+        .get_or_init(Cache::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(v) = cache.get(&key) {
+        return Ok(v.clone());
+    }
+    let mut store = rustls::RootCertStore::clone(system_store());
+    for cert in extra_roots {
+        store
+            .add(cert.clone())
+            .map_err(|e| format!("tls_ca_file: unusable CA certificate: {e}"))?;
+    }
+    let v = verifier(Arc::new(store))?;
+    cache.insert(key, v.clone());
+    Ok(v)
+}
+
 /// The rustls client configuration of one check, and the slot its verifier
 /// records the server's certificate in. `extra_roots` are trusted besides
 /// the system's.
@@ -93,13 +120,7 @@ pub fn client_config(
     let inner = if extra_roots.is_empty() {
         shared_verifier()?
     } else {
-        let mut store = rustls::RootCertStore::clone(system_store());
-        for cert in extra_roots {
-            store
-                .add(cert.clone())
-                .map_err(|e| format!("tls_ca_file: unusable CA certificate: {e}"))?;
-        }
-        verifier(Arc::new(store))?
+        verifier_with(extra_roots)?
     };
     let seen = Arc::new(Mutex::new(None));
     let verifier = Arc::new(RecordingVerifier {
@@ -176,11 +197,23 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// A verification error as a person reads it.
-fn describe(e: &rustls::Error) -> String {
-    match e {
-        rustls::Error::InvalidCertificate(c) => format!("invalid certificate: {c:?}"),
-        other => other.to_string(),
+/// A verification error as a person reads it, the same text every run for
+/// the same fault (rustls' own messages carry the current time).
+pub fn describe(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(c) = e else {
+        return e.to_string();
+    };
+    match c {
+        C::Expired | C::ExpiredContext { .. } => "certificate expired".to_owned(),
+        C::NotValidYet | C::NotValidYetContext { .. } => "certificate not valid yet".to_owned(),
+        C::UnknownIssuer => "certificate issued by an unknown CA (UnknownIssuer)".to_owned(),
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "certificate not valid for this host name".to_owned()
+        }
+        C::Revoked => "certificate revoked".to_owned(),
+        C::BadSignature => "certificate has a bad signature".to_owned(),
+        other => format!("invalid certificate: {other:?}"),
     }
 }
 

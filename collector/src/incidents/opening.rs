@@ -31,7 +31,7 @@ impl IncidentManager {
         let criticality =
             Criticality::from_attribute(ci.as_ref().and_then(|c| c.attributes.get("criticality")));
         let upstream = topology::upstream(self.store.db(), &self.config.topology, &ev.ci_id)?;
-        let parent = topology::find_parent(st, &upstream);
+        let parent = topology::find_parent(st, &upstream, f.severity);
         let class = ci.as_ref().map(|c| c.class.as_str());
         let suppressed = self
             .suppressor

@@ -3,8 +3,9 @@
 //! A CI's parents are the targets of its relations of the configured kinds
 //! (default `depends_on`, `connected_to` and `runs_on`, so a checked
 //! service's incident joins the one of the host it runs on). A new incident
-//! on a CI whose parent has an open or acknowledged incident is attached to
-//! that incident's root as a child; it is stored and worked like any other,
+//! on a CI whose parent has an open or acknowledged incident at least as
+//! severe is attached to that incident's root as a child (a host's warning
+//! never hides a major outage of what runs on it); it is stored and worked like any other,
 //! but runs no SLA clock of its own and is not meant to be notified. When the
 //! parent's incident opens later than its dependents' (they noticed first),
 //! the dependents' top-level incidents opened within `attach_window` are
@@ -21,6 +22,7 @@ use super::model::{Incident, SYSTEM, TimelineEntry, TimelineKind};
 use super::sla_clock;
 use super::state::State;
 use super::store::{Store, Txn};
+use crate::rules::event::Severity;
 use crate::storage::{Cf, Db, StorageError, keys};
 
 /// The CIs `ci_id` depends on, read from its CMDB relations (the relation
@@ -44,15 +46,21 @@ pub fn upstream(
     Ok(out)
 }
 
-/// The root of the oldest active incident on one of the `upstream` CIs.
-pub fn find_parent(st: &State, upstream: &[String]) -> Option<u64> {
+/// The root of the oldest active incident on one of the `upstream` CIs
+/// that is at least as severe as `severity`: a host's disk warning does not
+/// swallow the major outage of a service running on it.
+pub fn find_parent(st: &State, upstream: &[String], severity: Severity) -> Option<u64> {
     if upstream.is_empty() {
         return None;
     }
     let mut parent = st
         .live
         .values()
-        .filter(|l| l.inc.status.is_active() && upstream.contains(&l.inc.ci_id))
+        .filter(|l| {
+            l.inc.status.is_active()
+                && l.inc.severity >= severity
+                && upstream.contains(&l.inc.ci_id)
+        })
         .map(|l| l.inc.id)
         .min()?;
     for _ in 0..16 {
@@ -114,11 +122,15 @@ pub fn attach_dependents(
     let since = now.saturating_sub(
         i64::try_from(config.topology.attach_window.as_millis()).unwrap_or(i64::MAX),
     );
+    let Some(root_severity) = st.live.get(&root).map(|l| l.inc.severity) else {
+        return Ok(());
+    };
     let mut found: Vec<u64> = st
         .live
         .values()
         .filter(|l| {
             l.inc.id != root
+                && l.inc.severity <= root_severity
                 && l.inc.parent_id.is_none()
                 && l.inc.status.is_active()
                 && l.inc.opened_at >= since

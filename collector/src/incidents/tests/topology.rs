@@ -51,6 +51,33 @@ fn a_service_incident_joins_the_incident_of_the_host_it_runs_on() {
 }
 
 #[test]
+fn a_less_severe_parent_does_not_swallow_a_worse_fault() {
+    let f = Fixture::new();
+    network(&f);
+    // The switch only warns: a host's major outage is worked on its own.
+    f.handle(vec![firing_rule("port_errors", "sw1", Severity::Warning)]);
+    f.handle(vec![firing_rule("agent_lost", "h1", Severity::Major)]);
+    assert_eq!(f.get(2).incident.parent_id, None);
+    assert!(
+        f.get(2).incident.sla.respond.is_some(),
+        "its own SLA clock runs"
+    );
+    // A warning on a host still joins the switch's warning.
+    f.handle(vec![firing_rule("disk_slow", "h2", Severity::Warning)]);
+    assert_eq!(f.get(3).incident.parent_id, Some(1));
+    // A late major parent absorbs the major dependent, not the other way round.
+    let f = Fixture::new();
+    network(&f);
+    f.handle(vec![firing_rule("agent_lost", "h3", Severity::Major)]);
+    f.handle(vec![firing_rule("port_errors", "sw1", Severity::Warning)]);
+    assert_eq!(
+        f.get(1).incident.parent_id,
+        None,
+        "a warning absorbs no major"
+    );
+}
+
+#[test]
 fn dependents_attach_to_the_parent_incident() {
     let f = Fixture::new();
     network(&f);
