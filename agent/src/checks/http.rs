@@ -288,10 +288,16 @@ fn redirect_policy(check: &CheckConfig, observed: Arc<Observed>) -> redirect::Po
         return redirect::Policy::none();
     }
     let max = check.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS) as usize;
+    let guard_headers = !check.headers.is_empty();
     redirect::Policy::custom(move |attempt| {
         let followed = attempt.previous().len();
         if followed > max {
             return attempt.error(format!("more than {max} redirects"));
+        }
+        // Custom headers often carry tokens: they go to the configured
+        // origin only, never to another host or over a downgrade to http.
+        if guard_headers && let Some(refused) = leaves_origin(attempt.previous(), attempt.url()) {
+            return attempt.error(refused);
         }
         observed.redirects.store(
             u32::try_from(followed).unwrap_or(u32::MAX),
@@ -299,6 +305,23 @@ fn redirect_policy(check: &CheckConfig, observed: Arc<Observed>) -> redirect::Po
         );
         attempt.follow()
     })
+}
+
+/// Why a redirect to `next` must not be followed with the check's custom
+/// headers (another host than the first request's, or https → http).
+fn leaves_origin(previous: &[reqwest::Url], next: &reqwest::Url) -> Option<String> {
+    let first = previous.first()?;
+    let downgrade = first.scheme() == "https" && next.scheme() != "https";
+    if next.host_str() == first.host_str() && !downgrade {
+        return None;
+    }
+    Some(format!(
+        "redirect to {}://{} not followed: the check's custom headers are only sent to {}://{}",
+        next.scheme(),
+        next.host_str().unwrap_or(""),
+        first.scheme(),
+        first.host_str().unwrap_or("")
+    ))
 }
 
 /// Days from now until `not_after` (negative once expired).

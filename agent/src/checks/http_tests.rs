@@ -41,6 +41,21 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
         "/moved" => ("302 Found", "Location: /hop\r\n".to_owned(), String::new()),
         "/hop" => ("302 Found", "Location: /\r\n".to_owned(), String::new()),
         "/loop" => ("302 Found", "Location: /loop\r\n".to_owned(), String::new()),
+        "/away" => {
+            let host = text
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("host: ")
+                        .or_else(|| l.strip_prefix("Host: "))
+                })
+                .unwrap_or("")
+                .replace("127.0.0.1", "localhost");
+            (
+                "302 Found",
+                format!("Location: http://{host}/\r\n"),
+                String::new(),
+            )
+        }
         "/slow" => {
             tokio::time::sleep(Duration::from_secs(3)).await;
             ("200 OK", String::new(), "late".to_owned())
@@ -155,6 +170,22 @@ async fn names_are_timed_headers_sent_and_slowness_times_out() {
     let o = HttpProber::new(&c).unwrap().run().await;
     assert!(o.success(), "{o:?}");
     assert!(get(&o, "probe_dns_lookup_time_seconds").is_some());
+
+    // Custom headers never follow a redirect to another host.
+    let ip_base = base.replace("localhost", "127.0.0.1");
+    let mut c = check(&format!("{ip_base}/away"));
+    assert!(
+        HttpProber::new(&c).unwrap().run().await.success(),
+        "no headers: followed"
+    );
+    c.headers.insert("X-Probe".into(), "secret-token".into());
+    let o = HttpProber::new(&c).unwrap().run().await;
+    let why = o.failure.unwrap();
+    assert!(
+        why.contains("redirect to http://localhost not followed"),
+        "{why}"
+    );
+    assert!(!why.contains("secret-token"), "{why}");
 
     let mut c = check(&format!("{base}/slow"));
     c.timeout = Duration::from_millis(300);
