@@ -10,6 +10,7 @@ pub mod api;
 pub mod grpc;
 pub mod netns;
 pub mod notify;
+pub mod probe;
 pub mod receivers;
 pub mod services;
 pub mod snmpd;

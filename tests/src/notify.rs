@@ -4,9 +4,8 @@
 
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use tocsin_proto::v1::{Inventory, NetInterface};
 
-use crate::grpc::{Stream, batch, def, now_ms};
+use crate::grpc::now_ms;
 use crate::receivers::hmac_sha256_hex;
 use crate::{Collector, wait_for};
 use std::time::Duration;
@@ -59,61 +58,7 @@ pub async fn start_with_rules(
     Collector::start_with_config(&dir.join("data"), dir, &config).await
 }
 
-/// A scripted agent with one series `tocsin_test_value{probe="p1"}`.
-pub struct Probe {
-    agent: String,
-    stream: Stream,
-    seq: u64,
-    declared: bool,
-    ts: i64,
-}
-
-impl Probe {
-    /// Registers `agent` with an inventory and opens its stream.
-    pub async fn open(c: &Collector, agent: &str) -> Result<Self> {
-        let inventory = Inventory {
-            hostname: format!("{agent}-host"),
-            os_name: "Debian GNU/Linux".into(),
-            os_version: "12".into(),
-            dmi_serial: format!("SN-{agent}"),
-            interfaces: vec![NetInterface {
-                name: "eth0".into(),
-                mac: "02:00:00:00:00:01".into(),
-                ips: vec!["10.9.8.7".into()],
-            }],
-            ..Default::default()
-        };
-        Ok(Self {
-            agent: agent.to_string(),
-            stream: Stream::open_with(&c.grpc_url, agent, inventory).await?,
-            seq: 0,
-            declared: false,
-            ts: now_ms() - 60_000,
-        })
-    }
-
-    /// Sends one sample of the probe series.
-    pub async fn send(&mut self, value: f64) -> Result<()> {
-        self.seq += 1;
-        self.ts += 100;
-        let defs = if self.declared {
-            vec![]
-        } else {
-            vec![def(
-                1,
-                "tocsin_test_value",
-                &[("host", &self.agent), ("probe", "p1")],
-            )]
-        };
-        self.declared = true;
-        let r = self
-            .stream
-            .send(batch(self.seq, defs, &[(1, self.ts, value)]))
-            .await?;
-        ensure!(r.code == 0, "batch rejected: {r:?}");
-        Ok(())
-    }
-}
+pub use crate::probe::Probe;
 
 /// The one incident of `ci` (fails when there is none or several).
 pub async fn only_incident(c: &Collector, ci: &str) -> Result<Value> {

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
-use tocsin_e2e::grpc::{Stream, batch, def, now_ms};
+use tocsin_e2e::grpc::now_ms;
+use tocsin_e2e::probe::Probe;
 use tocsin_e2e::{Collector, wait_for};
 
 /// Rules used by these tests: built-ins off, one rule with three severities
@@ -34,48 +35,6 @@ async fn start(dir: &std::path::Path, extra: &str) -> Result<Collector> {
     std::fs::write(&rules, RULES)?;
     let config = format!("rules_file = {:?}\n{extra}", rules.display().to_string());
     Collector::start_with_config(&dir.join("data"), dir, &config).await
-}
-
-/// A scripted agent with one series `tocsin_test_value{probe="p1"}`.
-struct Probe {
-    agent: String,
-    stream: Stream,
-    seq: u64,
-    declared: bool,
-    ts: i64,
-}
-
-impl Probe {
-    async fn open(c: &Collector, agent: &str) -> Result<Self> {
-        Ok(Self {
-            agent: agent.to_string(),
-            stream: Stream::open(&c.grpc_url, agent).await?,
-            seq: 0,
-            declared: false,
-            ts: now_ms() - 60_000,
-        })
-    }
-
-    async fn send(&mut self, value: f64) -> Result<()> {
-        self.seq += 1;
-        self.ts += 100;
-        let defs = if self.declared {
-            vec![]
-        } else {
-            vec![def(
-                1,
-                "tocsin_test_value",
-                &[("host", &self.agent), ("probe", "p1")],
-            )]
-        };
-        self.declared = true;
-        let r = self
-            .stream
-            .send(batch(self.seq, defs, &[(1, self.ts, value)]))
-            .await?;
-        anyhow::ensure!(r.code == 0, "batch rejected: {r:?}");
-        Ok(())
-    }
 }
 
 async fn incidents(c: &Collector, query: &str) -> Result<Vec<Value>> {
