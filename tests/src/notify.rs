@@ -43,6 +43,16 @@ pub async fn start(dir: &std::path::Path, notify: &str) -> Result<Collector> {
     start_with_rules(dir, RULES, notify).await
 }
 
+/// A `[notify]` section sending everything to one webhook receiver `hook`
+/// at `url`: reminders every `repeat` (`0s` = none), plus `notify_keys` and
+/// `receiver_keys` (TOML lines, each ending in a newline).
+pub fn webhook_config(url: &str, repeat: &str, notify_keys: &str, receiver_keys: &str) -> String {
+    format!(
+        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"{repeat}\"\n{notify_keys}\
+         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{url}\"\n{receiver_keys}"
+    )
+}
+
 /// [`start`] with other rules.
 pub async fn start_with_rules(
     dir: &std::path::Path,

@@ -22,11 +22,7 @@ async fn transient_failures_are_retried_until_delivered_exactly_once() -> Result
         Reply::new(503, "still down"),
         Reply::new(429, "slow down").header("Retry-After", "1"),
     ]);
-    let notify = format!(
-        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"0s\"\n\
-         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\ntimeout = \"2s\"\n",
-        hook.url("/hook")
-    );
+    let notify = webhook_config(&hook.url("/hook"), "0s", "", "timeout = \"2s\"\n");
     let c = start(dir.path(), &notify).await?;
     let mut p = Probe::open(&c, "r1").await?;
     p.send(99.0).await?;
@@ -109,11 +105,7 @@ async fn transient_failures_are_retried_until_delivered_exactly_once() -> Result
 async fn a_rejected_notification_fails_and_is_retried_by_hand() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let hook = HttpReceiver::start_with(Reply::new(400, r#"{"error":"bad payload"}"#)).await?;
-    let notify = format!(
-        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"0s\"\n\
-         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        hook.url("/hook")
-    );
+    let notify = webhook_config(&hook.url("/hook"), "0s", "", "");
     let c = start(dir.path(), &notify).await?;
     let mut p = Probe::open(&c, "f1").await?;
     p.send(99.0).await?;
@@ -207,11 +199,7 @@ async fn a_rejected_notification_fails_and_is_retried_by_hand() -> Result<()> {
 async fn the_outbox_survives_a_crash_without_resending() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let hook = HttpReceiver::start_with(Reply::new(200, "{}")).await?;
-    let notify = format!(
-        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"0s\"\n\
-         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\ntimeout = \"2s\"\n",
-        hook.url("/hook")
-    );
+    let notify = webhook_config(&hook.url("/hook"), "0s", "", "timeout = \"2s\"\n");
     let mut c = start(dir.path(), &notify).await?;
 
     // Delivered before the crash.
@@ -288,11 +276,7 @@ async fn the_outbox_survives_a_crash_without_resending() -> Result<()> {
 async fn changes_in_one_batch_get_distinct_idempotency_keys() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let hook = HttpReceiver::start_with(Reply::new(200, "{}")).await?;
-    let notify = format!(
-        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"0s\"\n\
-         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        hook.url("/hook")
-    );
+    let notify = webhook_config(&hook.url("/hook"), "0s", "", "");
     let c = start(dir.path(), &notify).await?;
     let mut s = Stream::open(&c.grpc_url, "b1").await?;
     let t = now_ms() - 10_000;
@@ -349,11 +333,7 @@ async fn changes_in_one_batch_get_distinct_idempotency_keys() -> Result<()> {
 async fn a_receiver_that_never_recovers_ends_failed_after_max_attempts() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let hook = HttpReceiver::start_with(Reply::new(502, "bad gateway")).await?;
-    let notify = format!(
-        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"0s\"\n\
-         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        hook.url("/hook")
-    );
+    let notify = webhook_config(&hook.url("/hook"), "0s", "", "");
     // Own [notify.retry]: max_attempts = 3 (`start` would append the suite's).
     let rules = dir.path().join("rules.toml");
     std::fs::write(&rules, RULES)?;

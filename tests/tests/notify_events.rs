@@ -101,11 +101,7 @@ receivers = ["a"]
 async fn maintenance_suppresses_notifications() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let hook = HttpReceiver::start_with(Reply::new(200, "{}")).await?;
-    let notify = format!(
-        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"0s\"\n\
-         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        hook.url("/hook")
-    );
+    let notify = webhook_config(&hook.url("/hook"), "0s", "", "");
     let c = start(dir.path(), &notify).await?;
     let mut maint = Probe::open(&c, "mw").await?;
     maint.send(1.0).await?;
@@ -365,11 +361,7 @@ tiers = {{ "2" = ["l2"] }}
 async fn flapping_is_notified() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let hook = HttpReceiver::start_with(Reply::new(200, "{}")).await?;
-    let notify = format!(
-        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"0s\"\n\
-         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        hook.url("/hook")
-    );
+    let notify = webhook_config(&hook.url("/hook"), "0s", "", "");
     let rules = RULES.replace("[no_data]", "[flapping]\nmax_transitions = 2\n\n[no_data]");
     let c = start_with_rules(dir.path(), &rules, &notify).await?;
     let mut p = Probe::open(&c, "fl").await?;
@@ -394,11 +386,7 @@ async fn flapping_is_notified() -> Result<()> {
 async fn unacknowledged_majors_are_reminded_until_acknowledged() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let hook = HttpReceiver::start().await?;
-    let notify = format!(
-        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"2s\"\n\
-         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        hook.url("/hook")
-    );
+    let notify = webhook_config(&hook.url("/hook"), "2s", "", "");
     let c = start(dir.path(), &notify).await?;
     let mut p = Probe::open(&c, "rem1").await?;
     p.send(99.0).await?;
@@ -451,11 +439,7 @@ async fn unacknowledged_majors_are_reminded_until_acknowledged() -> Result<()> {
 async fn openings_inside_the_group_window_arrive_as_one_message() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let hook = HttpReceiver::start().await?;
-    let notify = format!(
-        "[notify]\ndefault_receivers = [\"hook\"]\nrepeat_interval = \"0s\"\ngroup_window = \"2s\"\n\
-         [[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        hook.url("/hook")
-    );
+    let notify = webhook_config(&hook.url("/hook"), "0s", "group_window = \"2s\"\n", "");
     let c = start(dir.path(), &notify).await?;
     let mut a = Probe::open(&c, "grp-a").await?;
     let mut b = Probe::open(&c, "grp-b").await?;
