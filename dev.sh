@@ -34,7 +34,7 @@ build_packages=(g++ libclang-dev pkg-config)
 # promtool (package prometheus) is Prometheus' own client; net-snmp's snmpd and
 # snmp tools are the real devices of the SNMP tests (snmptrap sends their
 # traps); iproute2's `ip netns` cuts a device off the network.
-test_packages=(prometheus procps snmpd snmp iproute2)
+test_packages=(prometheus procps snmpd snmp iproute2 util-linux)
 
 build() {
     need_packages "${build_packages[@]}"
