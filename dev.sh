@@ -2,7 +2,8 @@
 # Tocsin's one entry point for people and CI (the project's "Makefile").
 #
 #   ./dev.sh demo    build, start a collector with its embedded store and a local agent
-#   ./dev.sh test    build and run every test (unit + end-to-end with the real binaries)
+#   ./dev.sh test    gates (rustfmt, clippy with warnings denied), then build and run
+#                    every test (unit + end-to-end with the real binaries)
 #   ./dev.sh bench   criterion benches of the ingest path
 #
 # System packages that are missing are installed with apt-get (run as root).
@@ -72,7 +73,12 @@ MSG
     ;;
 test)
     need_packages "${build_packages[@]}" "${test_packages[@]}"
+    echo "==> cargo fmt --check"
+    cargo fmt --all --check
     build
+    # Same profile as the build, so the RocksDB build script output is shared.
+    echo "==> cargo clippy --all-targets (warnings are errors)"
+    cargo clippy --release --locked --workspace --all-targets -- -D warnings
     echo "==> running tests"
     log="$(mktemp)"
     status=0

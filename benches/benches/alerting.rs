@@ -51,16 +51,16 @@ use criterion::{
 };
 use tempfile::TempDir;
 use tocsin_benches::workload::{BatchGen, inventory, series_defs};
+use tocsin_cmdb::Cmdb;
 use tocsin_collector::alerting::{AlertingParts, AlertingSetup};
-use tocsin_collector::cmdb::Cmdb;
 use tocsin_collector::config::LimitsConfig;
-use tocsin_collector::incidents::problems::ProblemConfig;
-use tocsin_collector::incidents::{IncidentConfig, IncidentFilter, IncidentManager, Status};
 use tocsin_collector::ingest::{Ingestor, StreamSession};
 use tocsin_collector::metrics::Metrics;
-use tocsin_collector::storage::{Storage, StorageOptions};
-use tocsin_collector::time::now_ms;
+use tocsin_incidents::problems::ProblemConfig;
+use tocsin_incidents::{IncidentConfig, IncidentFilter, IncidentManager, Status};
+use tocsin_model::time::now_ms;
 use tocsin_proto::v1::{Hello, Label, MetricKind, RegisterRequest, SampleBatch, SeriesDef};
+use tocsin_storage::{Storage, StorageOptions};
 
 /// Hosts covered by one steady batch.
 const HOSTS: usize = 10;
@@ -128,7 +128,7 @@ impl Rig {
                 enabled: problems,
                 ..ProblemConfig::default()
             };
-            let rules = tocsin_collector::rules::parse(RULES).expect("bench rules");
+            let rules = tocsin_rules::parse(RULES).expect("bench rules");
             let setup = AlertingSetup {
                 rules,
                 rules_file: None,

@@ -31,13 +31,13 @@ use criterion::{
 use prost::Message;
 use tempfile::TempDir;
 use tocsin_benches::workload::{BatchGen, inventory, series_defs};
-use tocsin_collector::cmdb::Cmdb;
+use tocsin_cmdb::Cmdb;
 use tocsin_collector::config::LimitsConfig;
 use tocsin_collector::ingest::{Ingestor, StreamSession};
 use tocsin_collector::metrics::Metrics;
-use tocsin_collector::storage::{Storage, StorageOptions};
-use tocsin_collector::time::now_ms;
+use tocsin_model::time::now_ms;
 use tocsin_proto::v1::{Hello, RegisterRequest, SampleBatch};
+use tocsin_storage::{Storage, StorageOptions};
 
 /// Hosts covered by one batch.
 const HOSTS: usize = 10;

@@ -9,17 +9,17 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use crate::cmdb::Cmdb;
-use crate::incidents::IncidentConfig;
-use crate::incidents::maintenance::MaintenanceStore;
-use crate::incidents::model::{SYSTEM, Status};
-use crate::incidents::problems::{ProblemConfig, ProblemStore};
-use crate::incidents::{IncidentError, IncidentFilter, IncidentManager};
 use crate::ingest::{CiContext, ObservedSample, SampleObserver};
 use crate::metrics::Metrics;
-use crate::rules::{AGENT_LOST, Evaluator, NoData, RuleEvent, RuleSet, SeriesInfo};
-use crate::storage::{Cf, Db, keys};
-use crate::time::now_ms;
+use tocsin_cmdb::Cmdb;
+use tocsin_incidents::IncidentConfig;
+use tocsin_incidents::maintenance::MaintenanceStore;
+use tocsin_incidents::problems::{ProblemConfig, ProblemStore};
+use tocsin_incidents::{IncidentError, IncidentFilter, IncidentManager};
+use tocsin_model::incident::{SYSTEM, Status};
+use tocsin_model::time::now_ms;
+use tocsin_rules::{AGENT_LOST, Evaluator, NoData, RuleEvent, RuleSet, SeriesInfo};
+use tocsin_storage::{Cf, Db, keys};
 
 /// See the module docs.
 pub struct Alerting {
@@ -64,8 +64,8 @@ impl Alerting {
     /// Loads the rules file (or the built-ins alone when there is none).
     pub fn load_rules(rules_file: Option<&std::path::Path>) -> Result<RuleSet, Vec<String>> {
         match rules_file {
-            Some(path) => crate::rules::load(path),
-            None => crate::rules::parse(""),
+            Some(path) => tocsin_rules::load(path),
+            None => tocsin_rules::parse(""),
         }
     }
 
@@ -236,7 +236,7 @@ pub struct AlertingSetup {
     /// Problem record settings.
     pub problems: ProblemConfig,
     /// Where incident changes stage their notifications (none: nobody is told).
-    pub outbox: Option<Arc<dyn crate::incidents::OutboxHook>>,
+    pub outbox: Option<Arc<dyn tocsin_incidents::OutboxHook>>,
 }
 
 /// Alerting with the stores it works with: what the server (and the benches)
@@ -311,10 +311,8 @@ impl SampleObserver for Alerting {
 mod tests {
     use std::collections::BTreeMap;
 
-    use rocksdb::WriteBatch;
-
     use super::*;
-    use crate::incidents::IncidentConfig;
+    use tocsin_incidents::IncidentConfig;
 
     const RULES: &str = "[defaults]\nenabled = false\n[no_data]\nmin_silence = \"1s\"\nintervals = 1\nstartup_grace = \"1s\"\n";
 
@@ -325,13 +323,13 @@ mod tests {
     fn alerting_with(db: &Arc<Db>, cmdb: &Arc<Cmdb>, rules: &str) -> Alerting {
         let manager =
             IncidentManager::open(db.clone(), cmdb.clone(), IncidentConfig::default()).unwrap();
-        let rules = crate::rules::parse(rules).unwrap();
+        let rules = tocsin_rules::parse(rules).unwrap();
         let a = Alerting::new(rules, None, Arc::new(manager), Arc::new(Metrics::default()));
         a.restore(cmdb, db).unwrap();
         a
     }
 
-    fn lost(a: &Alerting, ci: &str) -> Vec<crate::incidents::Incident> {
+    fn lost(a: &Alerting, ci: &str) -> Vec<tocsin_incidents::Incident> {
         let filter = IncidentFilter {
             ci_id: Some(ci.into()),
             ..Default::default()
@@ -354,8 +352,8 @@ mod tests {
         for id in ["agent-1", "agent-2"] {
             cmdb.upsert(id, "host", id, BTreeMap::new(), &[], "agent")
                 .unwrap();
-            let mut b = WriteBatch::default();
-            b.put_cf(db.cf(Cf::Meta), keys::agent(id), 0u64.to_be_bytes());
+            let mut b = db.tx();
+            b.put(Cf::Meta, keys::agent(id), 0u64.to_be_bytes());
             db.write(b, true).unwrap();
         }
 
@@ -389,7 +387,7 @@ mod tests {
     }
 
     fn firing(rule: &str, ci: &str) -> RuleEvent {
-        use crate::rules::event::{EventKind, Severity, dedup_key};
+        use tocsin_model::event::{EventKind, Severity, dedup_key};
         RuleEvent {
             rule: rule.into(),
             ci_id: ci.into(),

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::incidents::IncidentConfig;
-use crate::incidents::problems::ProblemConfig;
 use crate::ingest::Limits;
-use crate::notify::NotifyConfig;
+use tocsin_incidents::IncidentConfig;
+use tocsin_incidents::problems::ProblemConfig;
+use tocsin_notify::NotifyConfig;
 
 /// The collector's configuration. Every key is optional.
 #[derive(Debug, Clone, Deserialize)]
@@ -252,7 +252,7 @@ impl CollectorConfig {
         }
         p.extend(self.notify.validate());
         if let Some(path) = &self.rules_file
-            && let Err(problems) = crate::rules::load(path)
+            && let Err(problems) = tocsin_rules::load(path)
         {
             p.extend(
                 problems

@@ -1,27 +1,29 @@
-//! Collector errors, and their mapping to gRPC and HTTP statuses — the only
-//! place where that mapping happens. Internal details are logged, not shown.
+//! The collector's client-facing error and the one place where error kinds
+//! become gRPC and HTTP statuses. Every domain crate returns its own error
+//! stating an [`ErrorKind`]; it converts into [`Error`] here. Internal details
+//! are logged, not shown. The Prometheus-compatible query API answers in
+//! Prometheus' own error shape ([`PromError`]), also mapped here.
+
+use std::fmt::Display;
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
 use thiserror::Error;
+use tocsin_model::{ErrorKind, Kinded};
+use tocsin_query::QueryError;
 use tonic::Code;
 
-use crate::incidents::IncidentError;
-use crate::incidents::maintenance::MaintenanceError;
 use crate::ingest::Invalid;
-use crate::storage::StorageError;
 
 /// Errors the collector reports to its clients.
 #[derive(Debug, Error)]
 pub enum Error {
-    /// The store failed.
-    #[error(transparent)]
-    Storage(#[from] StorageError),
     /// A batch failed validation; nothing of it was stored.
     #[error("invalid batch: {0}")]
-    InvalidBatch(#[from] Invalid),
+    InvalidBatch(Invalid),
     /// A request is malformed.
     #[error("{0}")]
     InvalidRequest(String),
@@ -34,43 +36,96 @@ pub enum Error {
     /// The request conflicts with the current state (e.g. acknowledging a closed incident).
     #[error("{0}")]
     Conflict(String),
-    /// A blocking task panicked or was cancelled.
-    #[error("internal task failed: {0}")]
-    Task(String),
+    /// A dependency is not available now; retrying later may help.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A fault inside the collector (the store failed, a task panicked).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl Error {
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidBatch(_) | Error::InvalidRequest(_) => ErrorKind::Invalid,
+            // The stream is in the wrong state for the message: a failed precondition.
+            Error::Protocol(_) | Error::Conflict(_) => ErrorKind::Conflict,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Unavailable(_) => ErrorKind::Unavailable,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
     /// The gRPC code of this error.
     pub fn grpc_code(&self) -> Code {
-        match self {
-            Error::InvalidBatch(_) | Error::InvalidRequest(_) => Code::InvalidArgument,
-            Error::Protocol(_) => Code::FailedPrecondition,
-            Error::NotFound(_) => Code::NotFound,
-            Error::Conflict(_) => Code::FailedPrecondition,
-            Error::Storage(_) | Error::Task(_) => Code::Internal,
+        match self.kind() {
+            ErrorKind::Invalid => Code::InvalidArgument,
+            ErrorKind::Conflict => Code::FailedPrecondition,
+            ErrorKind::NotFound => Code::NotFound,
+            ErrorKind::Unavailable => Code::Unavailable,
+            ErrorKind::Internal => Code::Internal,
         }
     }
 
     /// The message shown to clients: internal details stay in the log.
     pub fn public_message(&self) -> String {
-        match self {
-            Error::Storage(_) | Error::Task(_) => {
+        match self.kind() {
+            ErrorKind::Internal => {
                 tracing::error!(error = %self, "internal error");
                 "internal error; see the collector log".to_string()
             }
-            other => other.to_string(),
+            _ => self.to_string(),
         }
     }
 
     fn http(&self) -> (StatusCode, &'static str) {
-        match self {
-            Error::InvalidBatch(_) | Error::InvalidRequest(_) | Error::Protocol(_) => {
-                (StatusCode::BAD_REQUEST, "bad_request")
-            }
-            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            Error::Storage(_) | Error::Task(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        match self.kind() {
+            ErrorKind::Invalid => (StatusCode::BAD_REQUEST, "bad_request"),
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
+    }
+}
+
+impl Error {
+    /// The client-facing error of a domain error: its kind, its message.
+    pub fn of<E: Kinded + Display>(e: &E) -> Self {
+        let message = e.to_string();
+        match e.kind() {
+            ErrorKind::Invalid => Error::InvalidRequest(message),
+            ErrorKind::NotFound => Error::NotFound(message),
+            ErrorKind::Conflict => Error::Conflict(message),
+            ErrorKind::Unavailable => Error::Unavailable(message),
+            ErrorKind::Internal => Error::Internal(message),
+        }
+    }
+}
+
+/// Every domain crate's error converts by its kind (`?` in handlers and the ingest service).
+macro_rules! from_kinded {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::of(&e)
+            }
+        }
+    )*};
+}
+
+from_kinded!(
+    tocsin_storage::StorageError,
+    tocsin_cmdb::CmdbError,
+    tocsin_incidents::IncidentError,
+    tocsin_incidents::maintenance::MaintenanceError,
+    tocsin_notify::NotifyError,
+);
+
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::InvalidBatch(e)
     }
 }
 
@@ -82,30 +137,7 @@ impl From<Error> for tonic::Status {
 
 impl From<tokio::task::JoinError> for Error {
     fn from(e: tokio::task::JoinError) -> Self {
-        Error::Task(e.to_string())
-    }
-}
-
-impl From<IncidentError> for Error {
-    fn from(e: IncidentError) -> Self {
-        match e {
-            IncidentError::NotFound(id) => Error::NotFound(format!("no incident with id {id}")),
-            IncidentError::IllegalTransition { message, .. } => Error::Conflict(message),
-            IncidentError::Invalid(m) => Error::InvalidRequest(m),
-            IncidentError::Storage(s) => Error::Storage(s),
-        }
-    }
-}
-
-impl From<MaintenanceError> for Error {
-    fn from(e: MaintenanceError) -> Self {
-        match e {
-            MaintenanceError::Invalid(m) => Error::InvalidRequest(m),
-            MaintenanceError::NotFound(id) => {
-                Error::NotFound(format!("no maintenance window with id {id}"))
-            }
-            MaintenanceError::Storage(s) => Error::Storage(s),
-        }
+        Error::Internal(format!("internal task failed: {e}"))
     }
 }
 
@@ -118,4 +150,48 @@ impl IntoResponse for Error {
         )
             .into_response()
     }
+}
+
+/// A query error as the Prometheus-compatible API answers it.
+#[derive(Debug)]
+pub struct PromError(pub QueryError);
+
+impl From<QueryError> for PromError {
+    fn from(e: QueryError) -> Self {
+        PromError(e)
+    }
+}
+
+/// Query errors become HTTP responses in Prometheus' shape:
+/// `{"status":"error","errorType":"bad_data","error":"..."}`.
+impl IntoResponse for PromError {
+    fn into_response(self) -> Response {
+        let (status, kind, message) = match self.0 {
+            QueryError::BadData(m) => (StatusCode::BAD_REQUEST, "bad_data", m),
+            QueryError::Execution(m) => (StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
+            QueryError::Internal(detail) => {
+                tracing::error!(error = %detail, "query failed on a storage error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal server error; see the collector log".to_string(),
+                )
+            }
+        };
+        let body = ErrorBody {
+            status: "error",
+            error_type: kind,
+            error: message,
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// Prometheus' error body, fields in Prometheus' order.
+#[derive(Serialize)]
+struct ErrorBody {
+    status: &'static str,
+    #[serde(rename = "errorType")]
+    error_type: &'static str,
+    error: String,
 }

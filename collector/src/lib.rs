@@ -1,21 +1,16 @@
-//! Tocsin collector: gRPC ingest, RocksDB storage, CMDB and the HTTP API.
+//! Tocsin collector: the top of the collector's crates.
 //!
-//! Data flows one way: [`ingest`] (gRPC, validation) → [`storage`] (durable
-//! write, series index, samples) and [`cmdb`] (CIs); [`api`] and [`query`]
-//! read. [`server`] wires them together.
+//! Data flows one way: [`ingest`] (gRPC, validation) → `tocsin-storage`
+//! (durable write, series index, samples) and `tocsin-cmdb` (CIs) →
+//! [`alerting`] (`tocsin-rules` → `tocsin-incidents` → `tocsin-notify`);
+//! [`api`] serves the HTTP API over them with `tocsin-query`. [`server`]
+//! wires them together from the [`config`]; [`error`] is the one place where
+//! error kinds become gRPC and HTTP statuses.
 
 pub mod alerting;
 pub mod api;
-pub mod cli;
-pub mod cmdb;
 pub mod config;
 pub mod error;
-pub mod incidents;
 pub mod ingest;
 pub mod metrics;
-pub mod notify;
-pub mod query;
-pub mod rules;
 pub mod server;
-pub mod storage;
-pub mod time;

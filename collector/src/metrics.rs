@@ -7,7 +7,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::storage::{Cf, Storage};
+use tocsin_storage::{Cf, Storage};
 
 type Labeled<M> = Family<Vec<(String, String)>, M>;
 
@@ -179,5 +179,11 @@ impl Metrics {
             tracing::error!(error = %e, "encoding metrics failed");
         }
         out
+    }
+}
+
+impl tocsin_notify::AttemptObserver for Metrics {
+    fn attempt(&self, receiver: &str, outcome: &str) {
+        self.notification_attempt(receiver, outcome);
     }
 }

@@ -10,12 +10,12 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::alerting::{Alerting, AlertingParts, AlertingSetup};
 use crate::api::{self, AppState};
-use crate::cmdb::Cmdb;
 use crate::config::{CollectorConfig, StorageConfig};
 use crate::ingest::{IngestService, Ingestor};
 use crate::metrics::Metrics;
-use crate::notify::Notifications;
-use crate::storage::{Storage, StorageOptions};
+use tocsin_cmdb::Cmdb;
+use tocsin_notify::Notifications;
+use tocsin_storage::{Storage, StorageOptions};
 
 /// A running collector's addresses (useful when bound to port 0).
 #[derive(Debug, Clone, Copy)]
@@ -210,7 +210,7 @@ async fn alerting_loop(alerting: Arc<Alerting>, mut stop: tokio::sync::watch::Re
         tokio::select! {
             _ = tick.tick() => {
                 let a = alerting.clone();
-                if let Err(e) = tokio::task::spawn_blocking(move || a.tick(crate::time::now_ms())).await {
+                if let Err(e) = tokio::task::spawn_blocking(move || a.tick(tocsin_model::time::now_ms())).await {
                     tracing::error!(error = %e, "alerting tick failed");
                 }
             }

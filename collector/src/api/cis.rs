@@ -25,7 +25,7 @@ pub async fn detail(
     let ci = tokio::task::spawn_blocking(move || s.cmdb.detail(&lookup)).await??;
     match ci {
         Some(ci) => {
-            let mut data = serde_json::to_value(ci).map_err(|e| Error::Task(e.to_string()))?;
+            let mut data = serde_json::to_value(ci).map_err(|e| Error::Internal(e.to_string()))?;
             let open =
                 tokio::task::spawn_blocking(move || state.alerting.incidents().open_for_ci(&id))
                     .await?;

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 
 use super::{ApiJson, AppState};
 use crate::error::Error;
-use crate::incidents::IncidentFilter;
-use crate::incidents::model::Status;
-use crate::rules::Severity;
+use tocsin_incidents::IncidentFilter;
+use tocsin_model::incident::Status;
+use tocsin_rules::Severity;
 
 fn parse_id(raw: &str, what: &str) -> Result<u64, Error> {
     raw.parse().map_err(|_| {
@@ -40,7 +40,7 @@ fn parse_list<T>(
 
 fn parse_time(raw: Option<&String>, key: &str) -> Result<Option<i64>, Error> {
     raw.map(|r| {
-        crate::query::time::parse_time(r).map_err(|_| {
+        tocsin_model::prom_time::parse_time(r).map_err(|_| {
             Error::InvalidRequest(format!(
                 "{key}: expected RFC 3339 or unix seconds, got {r:?}"
             ))
@@ -145,7 +145,7 @@ pub async fn act(
             "comment" => m.comment(id, &actor, note.unwrap_or_default()),
             "resolve" => m.resolve(id, &actor, note.unwrap_or_default()),
             "close" => m.close(id, &actor, note),
-            other => Err(crate::incidents::IncidentError::Invalid(format!(
+            other => Err(tocsin_incidents::IncidentError::Invalid(format!(
                 "unknown action {other:?}; use ack, assign, comment, resolve or close"
             ))),
         }
@@ -163,7 +163,7 @@ pub async fn maintenance_list(State(state): State<Arc<AppState>>) -> Result<Json
 /// `POST /api/v1/maintenance`: `{ci_id | ci_class, starts_at, ends_at, reason, created_by}`.
 pub async fn maintenance_add(
     State(state): State<Arc<AppState>>,
-    ApiJson(new): ApiJson<crate::incidents::maintenance::NewWindow>,
+    ApiJson(new): ApiJson<tocsin_incidents::maintenance::NewWindow>,
 ) -> Result<Json<Value>, Error> {
     let w = tokio::task::spawn_blocking(move || state.maintenance.add(new)).await??;
     Ok(Json(json!({ "data": w })))

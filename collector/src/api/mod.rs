@@ -16,12 +16,12 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::alerting::Alerting;
-use crate::cmdb::Cmdb;
-use crate::incidents::maintenance::MaintenanceStore;
-use crate::incidents::problems::ProblemStore;
 use crate::metrics::Metrics;
-use crate::query::SeriesSource;
-use crate::storage::Storage;
+use tocsin_cmdb::Cmdb;
+use tocsin_incidents::maintenance::MaintenanceStore;
+use tocsin_incidents::problems::ProblemStore;
+use tocsin_query::SeriesSource;
+use tocsin_storage::Storage;
 
 /// What the handlers share.
 pub struct AppState {
@@ -38,7 +38,7 @@ pub struct AppState {
     /// Problem records.
     pub problems: Arc<ProblemStore>,
     /// Notifications: outbox and receivers.
-    pub notifications: Arc<crate::notify::Notifications>,
+    pub notifications: Arc<tocsin_notify::Notifications>,
 }
 
 /// Every HTTP route of the collector.

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use crate::error::Error;
-use crate::notify::channels::DeliveryOutcome;
-use crate::notify::outbox::DeliveryStatus;
+use tocsin_notify::channels::DeliveryOutcome;
+use tocsin_notify::outbox::DeliveryStatus;
 
 /// Most notifications one request returns.
 const MAX_LIMIT: usize = 1000;

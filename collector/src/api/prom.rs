@@ -2,7 +2,7 @@
 //! `series`, `labels`, `label/{name}/values`, `status/buildinfo`,
 //! `metadata`, `query_exemplars`, `format_query`, `rules`) so Grafana and
 //! promtool can use the collector as a Prometheus data source. Endpoint
-//! semantics live in [`crate::query::request`]; this module is the axum
+//! semantics live in [`tocsin_query::request`]; this module is the axum
 //! glue.
 
 use std::sync::Arc;
@@ -10,15 +10,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
 use serde_json::json;
 
-use crate::query::request::{self, Params};
-use crate::query::{QueryError, SeriesSource, format};
-use crate::time::now_ms;
+use tocsin_query::request::{self, Params};
+use tocsin_query::{QueryError, SeriesSource, format};
+
+use crate::error::PromError;
+use tocsin_model::time::now_ms;
 
 type Source = Arc<dyn SeriesSource>;
 
@@ -41,40 +42,6 @@ pub fn router(source: Arc<dyn SeriesSource>) -> Router {
         .route("/api/v1/status/buildinfo", get(buildinfo))
         .route("/api/v1/metadata", get(metadata))
         .with_state(source)
-}
-
-/// The one place where query errors become HTTP responses, in Prometheus'
-/// shape: `{"status":"error","errorType":"bad_data","error":"..."}`.
-impl IntoResponse for QueryError {
-    fn into_response(self) -> Response {
-        let (status, kind, message) = match self {
-            QueryError::BadData(m) => (StatusCode::BAD_REQUEST, "bad_data", m),
-            QueryError::Execution(m) => (StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
-            QueryError::Internal(detail) => {
-                tracing::error!(error = %detail, "query failed on a storage error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal server error; see the collector log".to_string(),
-                )
-            }
-        };
-        let body = ErrorBody {
-            status: "error",
-            error_type: kind,
-            error: message,
-        };
-        (status, axum::Json(body)).into_response()
-    }
-}
-
-/// Prometheus' error body, fields in Prometheus' order.
-#[derive(Serialize)]
-struct ErrorBody {
-    status: &'static str,
-    #[serde(rename = "errorType")]
-    error_type: &'static str,
-    error: String,
 }
 
 /// The request's parameters: the query string and, for form posts, the
@@ -108,7 +75,7 @@ impl<S: Send + Sync> FromRequest<S> for FormParams {
 
 /// Runs an endpoint on the blocking pool (storage reads block) and wraps
 /// its data in the success envelope.
-async fn run<F>(source: Source, f: F) -> Result<Response, QueryError>
+async fn run<F>(source: Source, f: F) -> Result<Response, PromError>
 where
     F: FnOnce(&dyn SeriesSource) -> Result<String, QueryError> + Send + 'static,
 {
@@ -118,7 +85,7 @@ where
     Ok(json_response(format::success(&data)))
 }
 
-async fn query(State(s): State<Source>, FormParams(p): FormParams) -> Result<Response, QueryError> {
+async fn query(State(s): State<Source>, FormParams(p): FormParams) -> Result<Response, PromError> {
     let now = now_ms();
     run(s, move |src| request::query(src, &p, now)).await
 }
@@ -126,21 +93,15 @@ async fn query(State(s): State<Source>, FormParams(p): FormParams) -> Result<Res
 async fn query_range(
     State(s): State<Source>,
     FormParams(p): FormParams,
-) -> Result<Response, QueryError> {
+) -> Result<Response, PromError> {
     run(s, move |src| request::query_range(src, &p)).await
 }
 
-async fn series(
-    State(s): State<Source>,
-    FormParams(p): FormParams,
-) -> Result<Response, QueryError> {
+async fn series(State(s): State<Source>, FormParams(p): FormParams) -> Result<Response, PromError> {
     run(s, move |src| request::series(src, &p)).await
 }
 
-async fn labels(
-    State(s): State<Source>,
-    FormParams(p): FormParams,
-) -> Result<Response, QueryError> {
+async fn labels(State(s): State<Source>, FormParams(p): FormParams) -> Result<Response, PromError> {
     run(s, move |src| request::labels(src, &p)).await
 }
 
@@ -148,18 +109,18 @@ async fn label_values(
     State(s): State<Source>,
     Path(name): Path<String>,
     FormParams(p): FormParams,
-) -> Result<Response, QueryError> {
+) -> Result<Response, PromError> {
     run(s, move |src| request::label_values(src, &name, &p)).await
 }
 
 /// No storage access, so no blocking pool.
-async fn query_exemplars(FormParams(p): FormParams) -> Result<Response, QueryError> {
+async fn query_exemplars(FormParams(p): FormParams) -> Result<Response, PromError> {
     Ok(json_response(format::success(&request::query_exemplars(
         &p,
     )?)))
 }
 
-async fn format_query(FormParams(p): FormParams) -> Result<Response, QueryError> {
+async fn format_query(FormParams(p): FormParams) -> Result<Response, PromError> {
     Ok(json_response(format::success(&request::format_query(&p)?)))
 }
 
@@ -195,12 +156,12 @@ fn json_response(body: String) -> Response {
 #[cfg(test)]
 mod tests {
     use axum::body::{Body, to_bytes};
-    use axum::http::Request;
+    use axum::http::{Request, StatusCode};
     use serde_json::Value;
     use tower::ServiceExt;
 
     use super::*;
-    use crate::query::mem::MemSource;
+    use tocsin_query::mem::MemSource;
 
     const T0: i64 = 1_700_000_000_000;
 
@@ -469,7 +430,7 @@ mod tests {
 
     #[tokio::test]
     async fn execution_errors_are_422() {
-        let resp = QueryError::Execution("too many samples".into()).into_response();
+        let resp = PromError(QueryError::Execution("too many samples".into())).into_response();
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
         let v: Value = serde_json::from_slice(&body).unwrap();

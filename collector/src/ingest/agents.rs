@@ -4,9 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rocksdb::WriteBatch;
 
-use crate::storage::{Cf, Db, StorageError, decode_u64, keys};
+use tocsin_storage::{Cf, Db, StorageError, WriteTx, decode_u64, keys};
 
 /// See the module docs. The per-agent mutex also serialises the batches of
 /// an agent that (briefly) has two streams open, e.g. during a reconnect.
@@ -47,12 +46,8 @@ impl AgentStates {
         if let Some(s) = self.load(agent_id)? {
             return Ok(*s.lock());
         }
-        let mut batch = WriteBatch::default();
-        batch.put_cf(
-            self.db.cf(Cf::Meta),
-            keys::agent(agent_id),
-            0u64.to_be_bytes(),
-        );
+        let mut batch = self.db.tx();
+        batch.put(Cf::Meta, keys::agent(agent_id), 0u64.to_be_bytes());
         self.db.write(batch, true)?;
         self.agents
             .lock()
@@ -73,13 +68,9 @@ impl AgentStates {
     }
 
     /// A write batch recording `seq` as stored; written atomically with the samples.
-    pub fn seq_record(&self, agent_id: &str, seq: u64) -> WriteBatch {
-        let mut batch = WriteBatch::default();
-        batch.put_cf(
-            self.db.cf(Cf::Meta),
-            keys::agent(agent_id),
-            seq.to_be_bytes(),
-        );
+    pub fn seq_record(&self, agent_id: &str, seq: u64) -> WriteTx {
+        let mut batch = self.db.tx();
+        batch.put(Cf::Meta, keys::agent(agent_id), seq.to_be_bytes());
         batch
     }
 }

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rocksdb::WriteBatch;
 use tocsin_proto::v1::{DeviceEvent, DeviceReport, SeriesDef};
 
 use super::{CiContext, Ingestor, Invalid, StreamSession};
-use crate::cmdb::{CI_CLASSES, Cmdb, DeviceUpdate, Neighbour, check_id, is_service_class};
 use crate::error::Error;
+use tocsin_cmdb::{CI_CLASSES, Cmdb, DeviceUpdate, Neighbour, check_id, is_service_class};
+use tocsin_storage::WriteTx;
 
 /// Most attributes on one device report.
 pub const MAX_DEVICE_ATTRIBUTES: usize = 256;
@@ -160,7 +160,7 @@ impl Ingestor {
         &self,
         session: &StreamSession,
         events: &[DeviceEvent],
-        batch: &mut WriteBatch,
+        batch: &mut WriteTx,
     ) -> Result<(), Error> {
         for e in events {
             let ci = if e.ci_id.is_empty() {

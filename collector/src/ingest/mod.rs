@@ -19,13 +19,13 @@ use tocsin_proto::v1::{
     BatchResult, Hello, Inventory, RegisterRequest, RegisterResponse, SampleBatch,
 };
 
-use crate::cmdb::{AGENT_ATTRIBUTES, Cmdb, inventory_attributes};
 use crate::error::Error;
 use crate::metrics::Metrics;
-use crate::query::SeriesId;
-use crate::storage::{SeriesDef, Storage};
-use crate::time::now_ms;
 use agents::AgentStates;
+use tocsin_cmdb::{AGENT_ATTRIBUTES, Cmdb, inventory_attributes};
+use tocsin_model::time::now_ms;
+use tocsin_query::SeriesId;
+use tocsin_storage::{SeriesDef, Storage};
 
 /// State of one open agent stream: which stream-local series ids map to which stored series.
 pub struct StreamSession {
@@ -61,7 +61,7 @@ pub struct Ingestor {
 
 /// Agent ids become CI ids, so they follow the CMDB's id rules.
 fn validate_agent_id(id: &str) -> Result<(), Error> {
-    crate::cmdb::check_id("agent_id", id)
+    Ok(tocsin_cmdb::check_id("agent_id", id)?)
 }
 
 /// A cheap fingerprint of a series declaration, to spot conflicting redeclarations.
@@ -266,7 +266,7 @@ impl Ingestor {
         let series = self.storage.series().resolve_all(&to_resolve, sync)?;
         for ((id, _, _, fingerprint, ci), series) in new_defs.into_iter().zip(series) {
             let def = self.storage.series().get(series).ok_or_else(|| {
-                crate::storage::StorageError::Corrupt(format!(
+                tocsin_storage::StorageError::Corrupt(format!(
                     "series {series} vanished from the index"
                 ))
             })?;
@@ -325,7 +325,7 @@ impl Ingestor {
 }
 
 enum Ingested {
-    Stored(crate::storage::AppendOutcome),
+    Stored(tocsin_storage::AppendOutcome),
     Duplicate,
 }
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::query::SeriesId;
-use crate::storage::SeriesDef;
+use tocsin_query::SeriesId;
+use tocsin_storage::SeriesDef;
 
 /// The CI a stream reports for.
 #[derive(Debug, Clone, PartialEq, Eq)]

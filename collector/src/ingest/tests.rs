@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tocsin_proto::v1::{Hello, Inventory, Label, RegisterRequest, SampleBatch, SeriesDef};
 
 use super::*;
-use crate::storage::StorageOptions;
+use tocsin_storage::StorageOptions;
 
 pub(super) fn setup(dir: &std::path::Path) -> (Ingestor, Arc<Storage>, Arc<Metrics>) {
     let storage = Arc::new(Storage::open(dir, StorageOptions { sync_writes: false }).unwrap());
@@ -60,9 +60,9 @@ pub(super) fn batch(seq: u64, defs: Vec<SeriesDef>, samples: &[(u32, i64, f64)])
 }
 
 fn all(storage: &Storage) -> Vec<(i64, f64)> {
-    let m = crate::query::selector::Matcher::new(
+    let m = tocsin_query::selector::Matcher::new(
         "__name__",
-        crate::query::selector::MatchOp::Equal,
+        tocsin_query::selector::MatchOp::Equal,
         "m",
     )
     .unwrap();

@@ -3,7 +3,7 @@
 use thiserror::Error;
 use tocsin_proto::v1::{DeviceEvent, SampleBatch, SeriesDef};
 
-use crate::query::Labels;
+use tocsin_query::Labels;
 
 /// Limits on ingested data (from the collector config).
 #[derive(Debug, Clone)]
@@ -268,13 +268,13 @@ pub fn events(
                 ),
             );
         }
-        if !crate::cmdb::EVENT_KINDS.contains(&e.kind.as_str()) {
+        if !tocsin_cmdb::EVENT_KINDS.contains(&e.kind.as_str()) {
             return bad(
                 index,
                 format!(
                     "kind {:?} is not one of {}",
                     e.kind,
-                    crate::cmdb::EVENT_KINDS.join(", ")
+                    tocsin_cmdb::EVENT_KINDS.join(", ")
                 ),
             );
         }

@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use hdrhistogram::Histogram;
 use tocsin_benches::workload::inventory;
-use tocsin_collector::cli::client::Client;
 use tocsin_proto::v1::agent_message::Msg;
 use tocsin_proto::v1::ingest_client::IngestClient;
 use tocsin_proto::v1::{
     AgentMessage, Label, MetricKind, RegisterRequest, SampleBatch, SeriesDef, collector_message,
 };
+use tocsinctl::client::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::MissedTickBehavior;
 use tonic::transport::Endpoint;
@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn probe_rules_are_valid() {
-        let set = tocsin_collector::rules::parse(RULES).expect("valid rules");
+        let set = tocsin_rules::parse(RULES).expect("valid rules");
         let rule = set.get(RULE).expect("probe rule");
         assert!(rule.enabled);
         assert!(!set.flapping.enabled);

@@ -1,0 +1,27 @@
+//! Tocsin's shared vocabulary, at the bottom of the collector's crates: every
+//! other crate may use it and it uses none of them.
+//!
+//! - [`series`]: series ids, label sets and label matchers;
+//! - [`event`]: severities and the rule events the rules hand to incidents;
+//! - [`ci`]: configuration items, their relations and change records;
+//! - [`incident`]: incidents, their SLA state and timeline;
+//! - [`time`]: Unix milliseconds, RFC 3339 text and date math;
+//! - [`prom_time`]: Prometheus' time, duration and value text formats;
+//! - [`error`]: the kinds every crate's errors are sorted into.
+
+pub mod ci;
+pub mod error;
+pub mod event;
+pub mod incident;
+pub mod prom_time;
+pub mod series;
+pub mod time;
+
+pub use ci::{Change, Ci, CiDetail, Relation};
+pub use error::{ErrorKind, Kinded};
+pub use event::{EventKind, RuleEvent, Severity, dedup_key};
+pub use incident::{
+    CiSnapshot, Coverage, Criticality, Incident, Priority, SlaStage, SlaState, StageStatus, Status,
+    TimelineEntry, TimelineKind,
+};
+pub use series::{Labels, METRIC_NAME, MatchOp, Matcher, SeriesId};
