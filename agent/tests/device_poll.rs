@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use tocsin_agent::Shared;
 use tocsin_agent::devices::{DeviceTask, PollResources, enqueue_device_data, spawn_all};
 use tocsin_agent::queue::{Batch, BatchQueue, MemoryQueue};
-use tocsin_agent::series::{Declared, Registry, encode_batch};
-use tocsin_agent::snmp::{DeviceClass, PolledSample, SnmpTarget};
+use tocsin_agent::series::{Declared, PolledSample, Registry, encode_batch};
+use tocsin_agent::snmp::{DeviceClass, SnmpTarget};
 use tocsin_agent::stats::Stats;
 use tocsin_proto::v1::{DeviceEvent, Inventory, SeriesDef};
 use tokio::sync::watch;
@@ -101,7 +101,7 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
     assert!(outcome.reachable && outcome.complete, "{outcome:?}");
 
     // The report: sysName wins over the configured name; attributes are JSON.
-    let report = shared.devices.get("lab-sw").expect("report stored");
+    let report = shared.reports.get("lab-sw").expect("report stored");
     assert!(report.complete);
     assert_eq!(
         (report.name.as_str(), report.class.as_str()),
@@ -222,7 +222,7 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
     let last = trap[0].seq;
     let outcome = task.poll_once(&shared).await.expect("queued");
     assert!(outcome.reachable && !outcome.complete, "{outcome:?}");
-    let report = shared.devices.get("lab-sw").unwrap();
+    let report = shared.reports.get("lab-sw").unwrap();
     assert!(!report.complete);
     assert_eq!(report.name, "tocsin-test-device");
     assert!(report.attributes_json.contains_key("interfaces"));
@@ -257,7 +257,7 @@ async fn a_dead_device_does_not_delay_a_live_one_and_tasks_stop_on_shutdown() {
     let started = Instant::now();
     let tasks = spawn_all(&[dead, live], &PollResources::default(), &shared, &stop_rx);
 
-    while !shared.devices.contains("lab-sw") {
+    while !shared.reports.contains("lab-sw") {
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "the live device was not polled at once"
@@ -265,7 +265,7 @@ async fn a_dead_device_does_not_delay_a_live_one_and_tasks_stop_on_shutdown() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(
-        !shared.devices.contains("dead"),
+        !shared.reports.contains("dead"),
         "the dead one is still waiting for its answer"
     );
     assert!(shared.directory.contains("dead"));
