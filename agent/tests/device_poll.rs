@@ -18,7 +18,8 @@ use tokio::sync::watch;
 
 mod common;
 
-use common::{COMMUNITY, Snmpd};
+use common::{Targets, start_snmpd};
+use tocsin_e2e::snmpd::{COMMUNITY, Snmpd};
 
 /// A switch at `snmpd`, id `lab-sw`, pinged twice per round.
 fn target(snmpd: &Snmpd) -> SnmpTarget {
@@ -90,7 +91,7 @@ fn value(s: &Seen, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
 
 #[tokio::test]
 async fn a_poll_round_queues_device_series_after_storing_the_report() {
-    let mut snmpd = Snmpd::start().await;
+    let mut snmpd = start_snmpd("").await;
     let shared = shared();
     let target = target(&snmpd);
     shared.directory.register(&target);
@@ -218,7 +219,7 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
     );
 
     // snmpd gone: the report keeps what it knew but is incomplete; ping still answers.
-    snmpd.stop();
+    snmpd.proc.crash();
     let last = trap[0].seq;
     let outcome = task.poll_once(&shared).await.expect("queued");
     assert!(outcome.reachable && !outcome.complete, "{outcome:?}");
@@ -238,7 +239,7 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
 
 #[tokio::test]
 async fn a_dead_device_does_not_delay_a_live_one_and_tasks_stop_on_shutdown() {
-    let snmpd = Snmpd::start().await;
+    let snmpd = start_snmpd("").await;
     let shared = shared();
     let mut dead = SnmpTarget::v2c(
         "127.0.0.1",
