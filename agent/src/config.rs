@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use crate::checks::{CheckConfig, checks_problems};
 use crate::error::{Error, Result};
-use crate::series::RESERVED_LABELS;
 use crate::snmp::SnmpTarget;
 use crate::snmp::trap::TrapConfig;
+use crate::validate::{MAX_EXTRA_LABELS, check_label};
 
 /// Collector URL used when neither the file nor the command line names one.
 pub const DEFAULT_COLLECTOR: &str = "http://127.0.0.1:7070";
@@ -25,11 +25,6 @@ pub const DEFAULT_STATE_DIR: &str = "./tocsin-agent-state";
 pub const DEFAULT_MAX_BATCHES: usize = 1000;
 /// Samples per batch, by default (the collector may ask for fewer).
 pub const DEFAULT_MAX_BATCH_SAMPLES: usize = 5000;
-/// Most extra labels a configuration may add to every series.
-pub const MAX_EXTRA_LABELS: usize = 20;
-/// Longest label value accepted, in bytes (the collector's default limit).
-pub const MAX_LABEL_VALUE_BYTES: usize = 1024;
-
 /// The configuration file as written. Every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -287,53 +282,6 @@ fn check_log_level(level: &str) -> std::result::Result<(), String> {
         .parse(level)
         .map(drop)
         .map_err(|e| format!("{level:?} is not a valid filter directive: {e}"))
-}
-
-/// Problems of a task's `interval` (at least `min`) and `timeout` (more
-/// than 0, at most the interval), each as `key: what is wrong`.
-pub(crate) fn timing_problems(
-    interval: Duration,
-    timeout: Duration,
-    min: Duration,
-    p: &mut Vec<String>,
-) {
-    if interval < min {
-        p.push(format!(
-            "interval: must be at least {}, got {}",
-            humantime::format_duration(min),
-            humantime::format_duration(interval)
-        ));
-    }
-    if timeout.is_zero() {
-        p.push("timeout: must be more than 0".to_owned());
-    } else if timeout > interval {
-        p.push("timeout: must not exceed the interval".to_owned());
-    }
-}
-
-/// Checks an extra label's name and value.
-pub(crate) fn check_label(name: &str, value: &str) -> std::result::Result<(), String> {
-    let mut chars = name.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid || name.starts_with("__") {
-        return Err(
-            "label names must match [a-zA-Z_][a-zA-Z0-9_]* and not start with \"__\"".to_string(),
-        );
-    }
-    if RESERVED_LABELS.contains(&name) {
-        return Err(format!(
-            "{name:?} is set by the agent itself; choose another name"
-        ));
-    }
-    if value.len() > MAX_LABEL_VALUE_BYTES || value.contains('\0') {
-        return Err(format!(
-            "value must be at most {MAX_LABEL_VALUE_BYTES} bytes without NUL"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

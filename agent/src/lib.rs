@@ -8,8 +8,30 @@
 //! transport sends first. [`checks`] run ICMP/TCP/HTTP(S)/DNS service checks
 //! into the same queue, on service CIs reported the same way. [`daemon`]
 //! wires the tasks together.
+//!
+//! # Layers
+//!
+//! Modules depend only on the layers below them:
+//!
+//! 1. **Shared pieces**, owned by the module whose job they are: [`clock`]
+//!    (wall-clock timestamps), [`ping`] (the ICMP pinger), [`series`] (the
+//!    [`PolledSample`](series::PolledSample) and series ids), [`queue`],
+//!    [`schedule`], [`stats`], [`validate`] (checks every config section
+//!    uses), [`error`], and [`ci`] (CI reports and the one path that queues
+//!    samples and events on a CI).
+//! 2. **Protocols and probes**: [`snmp`] (the SNMP client, MIB decoding, the
+//!    trap receiver) and [`checks`] (service checks). Neither imports the
+//!    other, nor [`devices`].
+//! 3. **Features on a protocol**: [`devices`] runs one polling task per SNMP
+//!    device with the [`snmp`] client and turns received traps into samples
+//!    and events; it is the only module that builds on [`snmp`], and
+//!    [`snmp`] and [`checks`] never import it.
+//! 4. **Wiring**: [`config`] (the file, assembled from each module's own
+//!    config types), [`daemon`], [`transport`], and [`Shared`].
 
 pub mod checks;
+pub mod ci;
+pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod daemon;
@@ -17,6 +39,7 @@ pub mod devices;
 pub mod error;
 pub mod ffi;
 pub mod inventory;
+pub mod ping;
 pub mod queue;
 pub mod schedule;
 pub mod series;
@@ -24,6 +47,7 @@ pub mod snmp;
 pub mod state;
 pub mod stats;
 pub mod transport;
+pub mod validate;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -35,7 +59,8 @@ pub use config::Config;
 pub use daemon::run;
 pub use error::{Error, Result};
 
-use devices::{DeviceDirectory, ReportStore};
+use ci::ReportStore;
+use devices::DeviceDirectory;
 use queue::BatchQueue;
 use series::Registry;
 use stats::Stats;
@@ -53,9 +78,9 @@ pub struct Shared {
     pub inventory: watch::Receiver<Arc<Inventory>>,
     /// The agent's own counters.
     pub stats: Arc<Stats>,
-    /// The latest report of every polled device; the transport sends each on
-    /// every new stream, and again when it changes.
-    pub devices: ReportStore,
+    /// The latest report of every device and service CI; the transport sends
+    /// each on every new stream, and again when it changes.
+    pub reports: ReportStore,
     /// Configured devices by address and their interfaces, for the trap receiver.
     pub directory: DeviceDirectory,
     /// Configured samples per batch.
@@ -81,7 +106,7 @@ impl Shared {
             new_batch: Notify::new(),
             inventory,
             stats,
-            devices: ReportStore::default(),
+            reports: ReportStore::default(),
             directory: DeviceDirectory::default(),
             max_batch_samples,
             collector_limit: AtomicUsize::new(0),

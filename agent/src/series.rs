@@ -15,6 +15,7 @@
 //! nothing declared, so resent batches declare again what they use.
 
 mod intern;
+mod sample;
 mod table;
 
 use std::collections::HashMap;
@@ -22,8 +23,8 @@ use std::collections::HashMap;
 use tocsin_proto::v1::{Label, MetricKind, SampleBatch, SeriesDef};
 
 use crate::queue::Batch;
-use crate::snmp::PolledSample;
 pub use intern::{Interner, Sym};
+pub use sample::PolledSample;
 pub use table::{Series, SeriesTable, SeriesView};
 
 /// Label names the agent sets itself; configured extra labels may not use them.

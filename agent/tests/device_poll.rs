@@ -10,15 +10,16 @@ use std::time::{Duration, Instant};
 use tocsin_agent::Shared;
 use tocsin_agent::devices::{DeviceTask, PollResources, enqueue_device_data, spawn_all};
 use tocsin_agent::queue::{Batch, BatchQueue, MemoryQueue};
-use tocsin_agent::series::{Declared, Registry, encode_batch};
-use tocsin_agent::snmp::{DeviceClass, PolledSample, SnmpTarget};
+use tocsin_agent::series::{Declared, PolledSample, Registry, encode_batch};
+use tocsin_agent::snmp::{DeviceClass, SnmpTarget};
 use tocsin_agent::stats::Stats;
 use tocsin_proto::v1::{DeviceEvent, Inventory, SeriesDef};
 use tokio::sync::watch;
 
 mod common;
 
-use common::{COMMUNITY, Snmpd};
+use common::{Targets, start_snmpd};
+use tocsin_e2e::snmpd::{COMMUNITY, Snmpd};
 
 /// A switch at `snmpd`, id `lab-sw`, pinged twice per round.
 fn target(snmpd: &Snmpd) -> SnmpTarget {
@@ -90,7 +91,7 @@ fn value(s: &Seen, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
 
 #[tokio::test]
 async fn a_poll_round_queues_device_series_after_storing_the_report() {
-    let mut snmpd = Snmpd::start().await;
+    let mut snmpd = start_snmpd("").await;
     let shared = shared();
     let target = target(&snmpd);
     shared.directory.register(&target);
@@ -101,7 +102,7 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
     assert!(outcome.reachable && outcome.complete, "{outcome:?}");
 
     // The report: sysName wins over the configured name; attributes are JSON.
-    let report = shared.devices.get("lab-sw").expect("report stored");
+    let report = shared.reports.get("lab-sw").expect("report stored");
     assert!(report.complete);
     assert_eq!(
         (report.name.as_str(), report.class.as_str()),
@@ -218,11 +219,11 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
     );
 
     // snmpd gone: the report keeps what it knew but is incomplete; ping still answers.
-    snmpd.stop();
+    snmpd.proc.crash();
     let last = trap[0].seq;
     let outcome = task.poll_once(&shared).await.expect("queued");
     assert!(outcome.reachable && !outcome.complete, "{outcome:?}");
-    let report = shared.devices.get("lab-sw").unwrap();
+    let report = shared.reports.get("lab-sw").unwrap();
     assert!(!report.complete);
     assert_eq!(report.name, "tocsin-test-device");
     assert!(report.attributes_json.contains_key("interfaces"));
@@ -238,7 +239,7 @@ async fn a_poll_round_queues_device_series_after_storing_the_report() {
 
 #[tokio::test]
 async fn a_dead_device_does_not_delay_a_live_one_and_tasks_stop_on_shutdown() {
-    let snmpd = Snmpd::start().await;
+    let snmpd = start_snmpd("").await;
     let shared = shared();
     let mut dead = SnmpTarget::v2c(
         "127.0.0.1",
@@ -257,7 +258,7 @@ async fn a_dead_device_does_not_delay_a_live_one_and_tasks_stop_on_shutdown() {
     let started = Instant::now();
     let tasks = spawn_all(&[dead, live], &PollResources::default(), &shared, &stop_rx);
 
-    while !shared.devices.contains("lab-sw") {
+    while !shared.reports.contains("lab-sw") {
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "the live device was not polled at once"
@@ -265,7 +266,7 @@ async fn a_dead_device_does_not_delay_a_live_one_and_tasks_stop_on_shutdown() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(
-        !shared.devices.contains("dead"),
+        !shared.reports.contains("dead"),
         "the dead one is still waiting for its answer"
     );
     assert!(shared.directory.contains("dead"));

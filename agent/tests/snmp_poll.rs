@@ -8,7 +8,8 @@ use tocsin_agent::snmp::{DevicePoll, poll};
 
 mod common;
 
-use common::{AUTH_PASS, COMMUNITY, PRIV_PASS, Snmpd};
+use common::{Targets, start_snmpd};
+use tocsin_e2e::snmpd::{AUTH_PASS, COMMUNITY, PRIV_PASS};
 
 fn sample<'a>(p: &'a DevicePoll, metric: &str, label: (&str, &str)) -> Option<&'a f64> {
     p.samples
@@ -38,7 +39,7 @@ fn assert_system(p: &DevicePoll) {
 
 #[tokio::test]
 async fn v2c_poll_reads_system_interfaces_and_storage() {
-    let snmpd = Snmpd::start().await;
+    let snmpd = start_snmpd("").await;
     let p = poll(&snmpd.v2c(COMMUNITY)).await;
     assert_system(&p);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
@@ -82,7 +83,7 @@ async fn v2c_poll_reads_system_interfaces_and_storage() {
 
 #[tokio::test]
 async fn v3_auth_priv_poll_works() {
-    let snmpd = Snmpd::start().await;
+    let snmpd = start_snmpd("").await;
     let p = poll(&snmpd.v3(AUTH_PASS)).await;
     assert_system(&p);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
@@ -95,7 +96,7 @@ async fn v3_auth_priv_poll_works() {
 
 #[tokio::test]
 async fn wrong_community_is_a_clear_error() {
-    let snmpd = Snmpd::start().await;
+    let snmpd = start_snmpd("").await;
     let p = poll(&snmpd.v2c("not-the-community")).await;
     assert!(!p.reachable);
     assert!(p.samples.is_empty() && p.attributes.is_empty());
@@ -109,7 +110,7 @@ async fn wrong_community_is_a_clear_error() {
 
 #[tokio::test]
 async fn wrong_v3_password_is_a_clear_error() {
-    let snmpd = Snmpd::start().await;
+    let snmpd = start_snmpd("").await;
     let p = poll(&snmpd.v3("wrong-password")).await;
     assert!(!p.reachable);
     assert!(p.attributes.is_empty());
@@ -120,10 +121,10 @@ async fn wrong_v3_password_is_a_clear_error() {
 
 #[tokio::test]
 async fn stopped_snmpd_is_unreachable_within_timeout_and_retries() {
-    let mut snmpd = Snmpd::start().await;
+    let mut snmpd = start_snmpd("").await;
     let target = snmpd.v2c(COMMUNITY);
     assert!(poll(&target).await.reachable);
-    snmpd.stop();
+    snmpd.proc.crash();
     let started = Instant::now();
     let p = poll(&target).await;
     let took = started.elapsed();
@@ -137,7 +138,7 @@ async fn stopped_snmpd_is_unreachable_within_timeout_and_retries() {
 #[tokio::test]
 async fn values_of_wrong_types_are_skipped_with_an_error() {
     // lo's ifHCInOctets as a string and its ifAlias as an integer.
-    let snmpd = Snmpd::start_with(
+    let snmpd = start_snmpd(
         "override 1.3.6.1.2.1.31.1.1.1.6.1 octet_str \"bogus\"\n\
          override 1.3.6.1.2.1.31.1.1.1.18.1 integer 7",
     )
@@ -172,7 +173,7 @@ async fn a_subtree_that_hangs_gives_partial_results_within_the_interval() {
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
     // ENTITY-MIB answers through a script that takes 3 s (snmpd blocks meanwhile).
-    let snmpd = Snmpd::start_with(&format!("pass .1.3.6.1.2.1.47 {}", script.display())).await;
+    let snmpd = start_snmpd(&format!("pass .1.3.6.1.2.1.47 {}", script.display())).await;
     let mut target = snmpd.v2c(COMMUNITY);
     target.interval = Duration::from_secs(4);
     let started = Instant::now();

@@ -3,6 +3,9 @@
 //! one v3 authPriv user — on a free loopback port, or inside a network
 //! namespace the test creates, so that the test can cut the device off the
 //! network (ICMP and SNMP both stop answering).
+//!
+//! The one snmpd harness of the workspace: the end-to-end tests here and the
+//! agent's own SNMP integration tests (`agent/tests/`) both start it.
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -37,6 +40,8 @@ pub struct Snmpd {
     netns: Option<String>,
     extra: String,
     starts: u32,
+    /// The directory [`Snmpd::start_temp`] made; removed after the process is killed.
+    _temp: Option<tempfile::TempDir>,
 }
 
 impl Snmpd {
@@ -44,6 +49,15 @@ impl Snmpd {
     pub async fn start(dir: &Path, extra: &str) -> Result<Self> {
         let port = UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port();
         Self::launch(dir, "127.0.0.1".into(), port, None, extra).await
+    }
+
+    /// Starts snmpd on a free loopback port, with `extra` config lines, in a
+    /// temporary directory of its own that goes away with it.
+    pub async fn start_temp(extra: &str) -> Result<Self> {
+        let temp = tempfile::tempdir()?;
+        let mut s = Self::start(temp.path(), extra).await?;
+        s._temp = Some(temp);
+        Ok(s)
     }
 
     /// Starts snmpd inside `ns`, listening on the namespace's address.
@@ -68,6 +82,7 @@ impl Snmpd {
             netns,
             extra: extra.to_string(),
             starts: 0,
+            _temp: None,
         };
         s.restart_with(extra).await?;
         Ok(s)

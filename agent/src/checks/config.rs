@@ -3,21 +3,22 @@
 //! belongs to. Validation names every problem by its key.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
 
-use crate::snmp::config::check_device_id;
+use super::dns::DnsCheckConfig;
+use super::http::HttpCheckConfig;
+use super::icmp::IcmpCheckConfig;
+use super::tcp::TcpCheckConfig;
+
+use crate::validate::{
+    MAX_EXTRA_LABELS, MAX_LABEL_VALUE_BYTES, check_ci_id, check_label, timing_problems,
+};
 
 /// Shortest accepted check interval.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
-/// Most ICMP echo requests per check.
-pub const MAX_PROBES: u32 = 20;
-/// Most redirects a check may follow.
-pub const MAX_REDIRECTS: u32 = 20;
-/// Most bytes of a response body kept for `body_contains` / `body_regex`.
-pub const MAX_BODY_MATCH_BYTES: usize = 1 << 20;
 /// Longest display name, description or `runs_on` accepted.
 pub const MAX_TEXT_LEN: usize = 256;
 /// CI criticalities the collector accepts.
@@ -105,62 +106,131 @@ pub struct CiDeclaration {
     pub runs_on: Option<String>,
 }
 
-/// One service check (a `[[check]]` entry of the agent's config).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// What a check probes, and how: one config struct per kind, each owned by
+/// the module that runs that kind of probe.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeConfig {
+    /// `kind = "icmp"`.
+    Icmp(IcmpCheckConfig),
+    /// `kind = "tcp"`.
+    Tcp(TcpCheckConfig),
+    /// `kind = "http"`.
+    Http(HttpCheckConfig),
+    /// `kind = "dns"`.
+    Dns(DnsCheckConfig),
+}
+
+impl ProbeConfig {
+    /// The kind of probe.
+    pub fn kind(&self) -> CheckKind {
+        match self {
+            Self::Icmp(_) => CheckKind::Icmp,
+            Self::Tcp(_) => CheckKind::Tcp,
+            Self::Http(_) => CheckKind::Http,
+            Self::Dns(_) => CheckKind::Dns,
+        }
+    }
+
+    /// What is probed, as written (untrimmed): the URL, `host:port` or host.
+    fn raw_target(&self) -> &str {
+        match self {
+            Self::Icmp(c) => &c.host,
+            Self::Tcp(c) => &c.address,
+            Self::Http(c) => &c.url,
+            Self::Dns(c) => &c.host,
+        }
+    }
+
+    /// The key naming the target.
+    pub fn target_key(&self) -> &'static str {
+        match self {
+            Self::Http(_) => "url",
+            Self::Tcp(_) => "address",
+            Self::Icmp(_) | Self::Dns(_) => "host",
+        }
+    }
+
+    /// Every problem with the kind's own keys, each as `key: what is wrong`.
+    fn validate(&self, p: &mut Vec<String>) {
+        let key = self.target_key();
+        if self.raw_target().trim().is_empty() {
+            p.push(format!("{key}: required for kind {}", self.kind().as_str()));
+        }
+        match self {
+            Self::Icmp(c) => c.validate(p),
+            Self::Tcp(c) => c.validate(p),
+            Self::Http(c) => c.validate(p),
+            Self::Dns(c) => c.validate(p),
+        }
+    }
+}
+
+impl From<IcmpCheckConfig> for ProbeConfig {
+    fn from(c: IcmpCheckConfig) -> Self {
+        Self::Icmp(c)
+    }
+}
+
+impl From<TcpCheckConfig> for ProbeConfig {
+    fn from(c: TcpCheckConfig) -> Self {
+        Self::Tcp(c)
+    }
+}
+
+impl From<HttpCheckConfig> for ProbeConfig {
+    fn from(c: HttpCheckConfig) -> Self {
+        Self::Http(c)
+    }
+}
+
+impl From<DnsCheckConfig> for ProbeConfig {
+    fn from(c: DnsCheckConfig) -> Self {
+        Self::Dns(c)
+    }
+}
+
+/// The keys every check has, whatever its kind (`kind` aside).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct CommonKeys {
+    name: String,
+    #[serde(default = "default_interval", with = "humantime_serde")]
+    interval: Duration,
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    timeout: Duration,
+    #[serde(default, with = "humantime_serde")]
+    slow_after: Option<Duration>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    ci: Option<CiDeclaration>,
+}
+
+/// One service check (a `[[check]]` entry of the agent's config): the keys
+/// every kind has, and the kind's own in [`probe`](Self::probe).
+///
+/// In the file the kind is a key (`kind = "http"`) beside the others. A key
+/// of another kind (`probes` on an http check) does not stop the file from
+/// loading: it is kept to be reported by [`validate`](Self::validate) with
+/// every other problem. A key no kind knows is a parse error.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CheckConfig {
     /// Unique name, 1-128 characters of `[A-Za-z0-9._:-]`: the `check` label.
     pub name: String,
-    /// `icmp`, `tcp`, `http` or `dns`.
-    pub kind: CheckKind,
-    /// icmp, dns: host name or IP address.
-    pub host: Option<String>,
-    /// tcp: `host:port` (`[v6]:port` for IPv6 literals).
-    pub address: Option<String>,
-    /// http: the URL (`http://` or `https://`).
-    pub url: Option<String>,
     /// How often the check runs.
-    #[serde(default = "default_interval", with = "humantime_serde")]
     pub interval: Duration,
     /// How long one run may take before it fails as timed out.
-    #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
     /// Response time above which the check counts as slow (`0s` = never);
     /// default 500ms for icmp (average round trip), 1s for tcp and dns, 2s for http.
-    #[serde(default, with = "humantime_serde")]
     pub slow_after: Option<Duration>,
     /// Labels added to the check's series, e.g. `{ service = "shop", owner = "team-web" }`.
-    #[serde(default)]
     pub labels: BTreeMap<String, String>,
-    /// icmp: echo requests per run (default 3).
-    pub probes: Option<u32>,
-    /// http: request method (default `GET`).
-    pub method: Option<String>,
-    /// http: request headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// http: statuses that count as success (default: any 2xx).
-    #[serde(default)]
-    pub expect_status: Vec<u16>,
-    /// http: the body must contain this text.
-    pub body_contains: Option<String>,
-    /// http: the body must match this regular expression.
-    pub body_regex: Option<String>,
-    /// http: follow redirects (default true); when false a 3xx is the response.
-    pub follow_redirects: Option<bool>,
-    /// http: most redirects followed (default 10).
-    pub max_redirects: Option<u32>,
-    /// https: extra CA certificates (PEM) to trust besides the system's.
-    pub tls_ca_file: Option<PathBuf>,
-    /// https: do not fail on an invalid certificate (its expiry and
-    /// validity are still reported).
-    #[serde(default)]
-    pub tls_insecure: bool,
-    /// dns: addresses the name must resolve to (all of them, any order).
-    #[serde(default)]
-    pub expect_addresses: Vec<String>,
     /// The service CI the results belong to; absent = the agent's host CI.
     pub ci: Option<CiDeclaration>,
+    /// `kind` and the kind's own keys.
+    pub probe: ProbeConfig,
+    /// Keys the entry set that only other kinds use, in key order.
+    misplaced: Vec<String>,
 }
 
 fn default_interval() -> Duration {
@@ -171,48 +241,88 @@ fn default_timeout() -> Duration {
     Duration::from_secs(10)
 }
 
+impl<'de> Deserialize<'de> for CheckConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let table = toml::Table::deserialize(d)?;
+        Self::from_table(table).map_err(D::Error::custom)
+    }
+}
+
 impl CheckConfig {
-    /// A check with defaults for everything but its name and kind (tests, benches).
-    pub fn new(name: &str, kind: CheckKind) -> Self {
+    /// A check with defaults for everything but its name and probe (tests, benches).
+    pub fn new(name: &str, probe: impl Into<ProbeConfig>) -> Self {
         Self {
             name: name.to_owned(),
-            kind,
-            host: None,
-            address: None,
-            url: None,
             interval: default_interval(),
             timeout: default_timeout(),
             slow_after: None,
             labels: BTreeMap::new(),
-            probes: None,
-            method: None,
-            headers: BTreeMap::new(),
-            expect_status: Vec::new(),
-            body_contains: None,
-            body_regex: None,
-            follow_redirects: None,
-            max_redirects: None,
-            tls_ca_file: None,
-            tls_insecure: false,
-            expect_addresses: Vec::new(),
             ci: None,
+            probe: probe.into(),
+            misplaced: Vec::new(),
         }
+    }
+
+    /// Reads one `[[check]]` table: `kind` first, then the keys every kind
+    /// has and the kind's own keys, each into its struct.
+    fn from_table(mut table: toml::Table) -> Result<Self, toml::de::Error> {
+        let kind: CheckKind = table
+            .remove("kind")
+            .ok_or_else(|| toml::de::Error::missing_field("kind"))?
+            .try_into()?;
+        let common_keys = field_names::<CommonKeys>();
+        let mut common = toml::Table::new();
+        let mut own = toml::Table::new();
+        let mut misplaced = Vec::new();
+        let mut unknown = Vec::new();
+        for (key, value) in table {
+            if common_keys.contains(&key.as_str()) {
+                common.insert(key, value);
+            } else if kind_keys(kind).contains(&key.as_str()) {
+                own.insert(key, value);
+            } else if !kinds_using(&key).is_empty() {
+                misplaced.push(key);
+            } else {
+                unknown.push(key);
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(unknown_keys(&unknown, kind));
+        }
+        let own = toml::Value::Table(own);
+        let probe = match kind {
+            CheckKind::Icmp => ProbeConfig::Icmp(own.try_into()?),
+            CheckKind::Tcp => ProbeConfig::Tcp(own.try_into()?),
+            CheckKind::Http => ProbeConfig::Http(own.try_into()?),
+            CheckKind::Dns => ProbeConfig::Dns(own.try_into()?),
+        };
+        let c: CommonKeys = toml::Value::Table(common).try_into()?;
+        Ok(Self {
+            name: c.name,
+            interval: c.interval,
+            timeout: c.timeout,
+            slow_after: c.slow_after,
+            labels: c.labels,
+            ci: c.ci,
+            probe,
+            misplaced,
+        })
+    }
+
+    /// The kind of probe.
+    pub fn kind(&self) -> CheckKind {
+        self.probe.kind()
     }
 
     /// What the check probes, as shown in the `target` label: the URL,
     /// `host:port` or host.
     pub fn target(&self) -> &str {
-        let t = match self.kind {
-            CheckKind::Http => &self.url,
-            CheckKind::Tcp => &self.address,
-            CheckKind::Icmp | CheckKind::Dns => &self.host,
-        };
-        t.as_deref().map_or("", str::trim)
+        self.probe.raw_target().trim()
     }
 
     /// The response time above which the check is slow; `None` = never.
     pub fn slow_after(&self) -> Option<Duration> {
-        let d = self.slow_after.unwrap_or(self.kind.default_slow_after());
+        let d = self.slow_after.unwrap_or(self.kind().default_slow_after());
         (!d.is_zero()).then_some(d)
     }
 
@@ -223,36 +333,38 @@ impl CheckConfig {
             .map(|ci| ci.id.as_deref().unwrap_or(&self.name))
     }
 
-    /// ICMP echo requests per run.
-    pub fn probes(&self) -> u32 {
-        self.probes.unwrap_or(3)
-    }
-
     /// Every problem with this check, each as `key: what is wrong`.
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
-        if let Err(why) = check_device_id(&self.name) {
+        if let Err(why) = check_ci_id(&self.name) {
             p.push(format!("name: {why}"));
         }
-        self.target_problems(&mut p);
-        self.kind_only_problems(&mut p);
-        crate::config::timing_problems(self.interval, self.timeout, MIN_INTERVAL, &mut p);
-        if self.labels.len() > crate::config::MAX_EXTRA_LABELS {
+        self.probe.validate(&mut p);
+        for key in &self.misplaced {
+            let kinds: Vec<&str> = kinds_using(key).iter().map(|k| k.as_str()).collect();
+            p.push(format!(
+                "{key}: not used by kind {} (only by {})",
+                self.kind().as_str(),
+                kinds.join(", ")
+            ));
+        }
+        timing_problems(self.interval, self.timeout, MIN_INTERVAL, &mut p);
+        if self.labels.len() > MAX_EXTRA_LABELS {
             p.push(format!(
                 "labels: at most {} labels, got {}",
-                crate::config::MAX_EXTRA_LABELS,
+                MAX_EXTRA_LABELS,
                 self.labels.len()
             ));
         }
-        if self.target().len() > crate::config::MAX_LABEL_VALUE_BYTES {
+        if self.target().len() > MAX_LABEL_VALUE_BYTES {
             p.push(format!(
                 "{}: longer than {} bytes (it is the `target` label)",
-                self.target_key(),
-                crate::config::MAX_LABEL_VALUE_BYTES
+                self.probe.target_key(),
+                MAX_LABEL_VALUE_BYTES
             ));
         }
         for (name, value) in &self.labels {
-            if let Err(why) = crate::config::check_label(name, value) {
+            if let Err(why) = check_label(name, value) {
                 p.push(format!("labels.{name}: {why}"));
             } else if ["check", "kind", "target"].contains(&name.as_str()) {
                 p.push(format!(
@@ -260,125 +372,97 @@ impl CheckConfig {
                 ));
             }
         }
-        if let Some(n) = self.probes
-            && !(1..=MAX_PROBES).contains(&n)
-        {
-            p.push(format!(
-                "probes: must be between 1 and {MAX_PROBES}, got {n}"
-            ));
-        }
-        if let Some(n) = self.max_redirects
-            && n > MAX_REDIRECTS
-        {
-            p.push(format!("max_redirects: at most {MAX_REDIRECTS}, got {n}"));
-        }
-        if let Some(m) = &self.method
-            && reqwest::Method::from_bytes(m.as_bytes()).is_err()
-        {
-            p.push(format!("method: {m:?} is not an HTTP method"));
-        }
-        for (name, value) in &self.headers {
-            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                p.push(format!("headers.{name}: not a valid header name"));
-            } else if reqwest::header::HeaderValue::from_str(value).is_err() {
-                p.push(format!("headers.{name}: not a valid header value"));
-            }
-        }
-        if let Some(s) = self
-            .expect_status
-            .iter()
-            .find(|s| !(100..=599).contains(*s))
-        {
-            p.push(format!("expect_status: {s} is not an HTTP status"));
-        }
-        if let Some(re) = &self.body_regex
-            && let Err(e) = regex::Regex::new(re)
-        {
-            p.push(format!("body_regex: {e}"));
-        }
-        if let Some(path) = &self.tls_ca_file
-            && let Err(e) = super::tls::read_pem_certs(path)
-        {
-            p.push(format!("tls_ca_file: {e}"));
-        }
-        for a in &self.expect_addresses {
-            if a.trim().parse::<std::net::IpAddr>().is_err() {
-                p.push(format!("expect_addresses: {a:?} is not an IP address"));
-            }
-        }
         if let Some(ci) = &self.ci {
             p.extend(ci.validate().into_iter().map(|x| format!("ci.{x}")));
         }
         p
     }
+}
 
-    /// The key naming the check's target.
-    fn target_key(&self) -> &'static str {
-        match self.kind {
-            CheckKind::Http => "url",
-            CheckKind::Tcp => "address",
-            CheckKind::Icmp | CheckKind::Dns => "host",
+/// Every kind, in the order problems list them.
+const KINDS: [CheckKind; 4] = [
+    CheckKind::Icmp,
+    CheckKind::Tcp,
+    CheckKind::Http,
+    CheckKind::Dns,
+];
+
+/// The keys of `kind`'s own config struct.
+fn kind_keys(kind: CheckKind) -> &'static [&'static str] {
+    match kind {
+        CheckKind::Icmp => field_names::<IcmpCheckConfig>(),
+        CheckKind::Tcp => field_names::<TcpCheckConfig>(),
+        CheckKind::Http => field_names::<HttpCheckConfig>(),
+        CheckKind::Dns => field_names::<DnsCheckConfig>(),
+    }
+}
+
+/// The kinds whose own keys include `key`.
+fn kinds_using(key: &str) -> Vec<CheckKind> {
+    KINDS
+        .into_iter()
+        .filter(|k| kind_keys(*k).contains(&key))
+        .collect()
+}
+
+/// The parse error naming keys no kind knows, and the keys a `kind` check may have.
+fn unknown_keys(keys: &[String], kind: CheckKind) -> toml::de::Error {
+    let mut expected: Vec<&str> = vec!["kind"];
+    expected.extend(field_names::<CommonKeys>());
+    expected.extend(kind_keys(kind));
+    let list = |names: &mut dyn Iterator<Item = &str>| {
+        names
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (noun, keys) = match keys {
+        [_] => ("field", list(&mut keys.iter().map(String::as_str))),
+        _ => ("fields", list(&mut keys.iter().map(String::as_str))),
+    };
+    toml::de::Error::custom(format!(
+        "unknown {noun} {keys}, expected one of {}",
+        list(&mut expected.into_iter())
+    ))
+}
+
+/// The field names a derived `Deserialize` struct expects, as serde tells
+/// its deserializer: one list per struct, so the keys of each kind are
+/// written only in the kind's struct.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::value::Error as ValueError;
+    use serde::de::{Error as _, Visitor};
+
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Fields<'_> {
+        type Error = ValueError;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ValueError> {
+            Err(ValueError::custom("only field names are read"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, ValueError> {
+            *self.0 = fields;
+            Err(ValueError::custom("only field names are read"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
         }
     }
 
-    fn target_problems(&self, p: &mut Vec<String>) {
-        let key = self.target_key();
-        let value = match self.kind {
-            CheckKind::Http => &self.url,
-            CheckKind::Tcp => &self.address,
-            CheckKind::Icmp | CheckKind::Dns => &self.host,
-        };
-        let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
-            p.push(format!("{key}: required for kind {}", self.kind.as_str()));
-            return;
-        };
-        let problem = match self.kind {
-            CheckKind::Http => check_url(value).err(),
-            CheckKind::Tcp => super::tcp::split_address(value).err(),
-            CheckKind::Icmp | CheckKind::Dns => None,
-        };
-        if let Some(why) = problem {
-            p.push(format!("{key}: {why}"));
-        }
-    }
-
-    /// Keys set that the check's kind does not use.
-    fn kind_only_problems(&self, p: &mut Vec<String>) {
-        use CheckKind::{Dns, Http, Icmp, Tcp};
-        let keys: [(&str, bool, &[CheckKind]); 14] = [
-            ("host", self.host.is_some(), &[Icmp, Dns]),
-            ("address", self.address.is_some(), &[Tcp]),
-            ("url", self.url.is_some(), &[Http]),
-            ("probes", self.probes.is_some(), &[Icmp]),
-            ("method", self.method.is_some(), &[Http]),
-            ("headers", !self.headers.is_empty(), &[Http]),
-            ("expect_status", !self.expect_status.is_empty(), &[Http]),
-            ("body_contains", self.body_contains.is_some(), &[Http]),
-            ("body_regex", self.body_regex.is_some(), &[Http]),
-            ("follow_redirects", self.follow_redirects.is_some(), &[Http]),
-            ("max_redirects", self.max_redirects.is_some(), &[Http]),
-            ("tls_ca_file", self.tls_ca_file.is_some(), &[Http]),
-            ("tls_insecure", self.tls_insecure, &[Http]),
-            (
-                "expect_addresses",
-                !self.expect_addresses.is_empty(),
-                &[Dns],
-            ),
-        ];
-        for (key, set, kinds) in keys {
-            if set && !kinds.contains(&self.kind) {
-                p.push(format!(
-                    "{key}: not used by kind {} (only by {})",
-                    self.kind.as_str(),
-                    kinds
-                        .iter()
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-        }
-    }
+    let mut fields: &'static [&'static str] = &[];
+    // The error is the point: the struct stops at its field list.
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
 }
 
 impl CiDeclaration {
@@ -386,7 +470,7 @@ impl CiDeclaration {
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
         if let Some(id) = &self.id
-            && let Err(why) = check_device_id(id)
+            && let Err(why) = check_ci_id(id)
         {
             p.push(format!("id: {why}"));
         }
@@ -416,27 +500,6 @@ impl CiDeclaration {
         }
         p
     }
-}
-
-/// Checks an http(s) URL with a host.
-fn check_url(url: &str) -> Result<(), String> {
-    let parsed =
-        reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a valid URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{url:?}: only http:// and https:// are supported"));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{url:?} has no host"));
-    }
-    // The URL is a label, a CI attribute and part of log lines.
-    if parsed.password().is_some() {
-        return Err(
-            "must not carry a password (user:password@); send credentials with `headers`, \
-             e.g. { Authorization = \"Basic …\" }"
-                .to_owned(),
-        );
-    }
-    Ok(())
 }
 
 /// Problems of the `[[check]]` entries, each prefixed `check[i].`: those of

@@ -1,4 +1,5 @@
 use super::*;
+use crate::checks::HttpCheckConfig;
 use crate::config::parse_file;
 
 fn parse(text: &str) -> Vec<CheckConfig> {
@@ -40,7 +41,7 @@ fn a_full_http_check_parses_with_its_ci() {
     );
     let c = &checks[0];
     assert_eq!(
-        (c.kind, c.target()),
+        (c.kind(), c.target()),
         (CheckKind::Http, "https://shop.example.com/")
     );
     assert_eq!(c.interval, Duration::from_secs(15));
@@ -72,7 +73,11 @@ fn defaults_per_kind() {
     );
     assert!(problems(&checks).is_empty(), "{:?}", problems(&checks));
     assert_eq!(checks[0].slow_after(), Some(Duration::from_millis(500)));
-    assert_eq!(checks[0].probes(), 3);
+    assert!(
+        matches!(&checks[0].probe, ProbeConfig::Icmp(c) if c.probes() == 3),
+        "{:?}",
+        checks[0].probe
+    );
     assert_eq!(checks[0].interval, Duration::from_secs(30));
     assert_eq!(checks[1].slow_after(), None, "0s switches slowness off");
     assert_eq!(
@@ -175,10 +180,9 @@ fn checks_sharing_a_ci_must_agree() {
 
 #[test]
 fn a_missing_ca_file_is_a_config_error() {
-    let mut c = CheckConfig::new("x", CheckKind::Http);
-    c.url = Some("https://x.example/".into());
-    c.tls_ca_file = Some("/nonexistent/ca.pem".into());
-    let p = c.validate();
+    let mut http = HttpCheckConfig::new("https://x.example/");
+    http.tls_ca_file = Some("/nonexistent/ca.pem".into());
+    let p = CheckConfig::new("x", http).validate();
     assert!(
         p[0].starts_with("tls_ca_file: cannot read /nonexistent/ca.pem"),
         "{p:?}"
@@ -187,15 +191,108 @@ fn a_missing_ca_file_is_a_config_error() {
 
 #[test]
 fn urls_with_passwords_and_oversized_targets_are_refused() {
-    let mut c = CheckConfig::new("x", CheckKind::Http);
-    c.url = Some("https://ops:s3cret@shop.example/".into());
+    let mut c = CheckConfig::new(
+        "x",
+        HttpCheckConfig::new("https://ops:s3cret@shop.example/"),
+    );
     let p = c.validate();
     assert!(p[0].starts_with("url: must not carry a password"), "{p:?}");
     assert!(
         !p[0].contains("s3cret"),
         "the secret is not repeated: {p:?}"
     );
-    c.url = Some(format!("https://shop.example/{}", "a".repeat(1100)));
+    c.probe = HttpCheckConfig::new(format!("https://shop.example/{}", "a".repeat(1100))).into();
     let p = c.validate();
     assert!(p[0].starts_with("url: longer than 1024 bytes"), "{p:?}");
+}
+
+#[test]
+fn each_kind_reads_only_its_own_keys() {
+    let checks = parse(
+        r#"
+        [[check]]
+        name = "ns"
+        kind = "dns"
+        host = " ns1.example "
+        expect_addresses = ["192.0.2.1"]
+        [[check]]
+        name = "gw"
+        kind = "icmp"
+        host = "10.0.0.1"
+        probes = 5
+        timeout = "1s"
+        "#,
+    );
+    assert!(problems(&checks).is_empty(), "{:?}", problems(&checks));
+    let dns = DnsCheckConfig {
+        host: " ns1.example ".into(),
+        expect_addresses: vec!["192.0.2.1".into()],
+    };
+    assert_eq!(checks[0].probe, ProbeConfig::Dns(dns));
+    assert_eq!(checks[0].target(), "ns1.example");
+    let mut icmp = CheckConfig::new("gw", IcmpCheckConfig::new("10.0.0.1"));
+    icmp.timeout = Duration::from_secs(1);
+    if let ProbeConfig::Icmp(c) = &mut icmp.probe {
+        c.probes = Some(5);
+    }
+    assert_eq!(checks[1], icmp);
+}
+
+#[test]
+fn keys_of_other_kinds_are_all_reported_and_unknown_keys_refused() {
+    let checks = parse(
+        r#"
+        [[check]]
+        name = "db"
+        kind = "tcp"
+        address = "db01:5432"
+        host = "db01"
+        tls_insecure = false
+        expect_addresses = []
+        "#,
+    );
+    assert_eq!(
+        problems(&checks),
+        [
+            "check[0].expect_addresses: not used by kind tcp (only by dns)",
+            "check[0].host: not used by kind tcp (only by icmp, dns)",
+            "check[0].tls_insecure: not used by kind tcp (only by http)",
+        ]
+    );
+    let e =
+        parse_file("[[check]]\nname = \"a\"\nkind = \"tcp\"\naddress = \"a:1\"\nadress = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+    assert!(
+        e.contains("unknown field `adress`, expected one of `kind`, `name`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`address`") && !e.contains("`url`"),
+        "only the kind's keys: {e}"
+    );
+    let e = parse_file("[[check]]\nname = \"a\"\nkind = \"smtp\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown variant `smtp`"), "{e}");
+    let e = parse_file("[[check]]\nname = \"a\"\nkind = \"icmp\"\nprobes = \"many\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("invalid type") && e.contains("probes"), "{e}");
+    let e = parse_file("[[check]]\nname = \"a\"\nhost = \"x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing field `kind`"), "{e}");
+}
+
+#[test]
+fn the_keys_of_each_kind_come_from_its_struct() {
+    assert_eq!(field_names::<IcmpCheckConfig>(), ["host", "probes"]);
+    assert_eq!(field_names::<TcpCheckConfig>(), ["address"]);
+    assert_eq!(
+        field_names::<DnsCheckConfig>(),
+        ["host", "expect_addresses"]
+    );
+    assert!(field_names::<HttpCheckConfig>().contains(&"tls_ca_file"));
+    assert_eq!(kinds_using("host"), [CheckKind::Icmp, CheckKind::Dns]);
 }

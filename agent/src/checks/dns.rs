@@ -6,10 +6,41 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::config::CheckConfig;
 use super::outcome::Outcome;
+
+/// The keys of a `dns` check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsCheckConfig {
+    /// The name to resolve (or an IP address).
+    #[serde(default)]
+    pub host: String,
+    /// Addresses the name must resolve to (all of them, any order).
+    #[serde(default)]
+    pub expect_addresses: Vec<String>,
+}
+
+impl DnsCheckConfig {
+    /// A `dns` check of `host` that accepts any address.
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            expect_addresses: Vec::new(),
+        }
+    }
+
+    /// Adds the problems with the kind's own keys (the host aside).
+    pub(super) fn validate(&self, p: &mut Vec<String>) {
+        for a in &self.expect_addresses {
+            if a.trim().parse::<IpAddr>().is_err() {
+                p.push(format!("expect_addresses: {a:?} is not an IP address"));
+            }
+        }
+    }
+}
 
 /// The addresses of a target and how long resolving them took.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,9 +88,9 @@ pub fn measure_lookup(outcome: &mut Outcome, resolved: &Resolved) {
 }
 
 /// Runs a `dns` check: the name must resolve, to `expect_addresses` when given.
-pub async fn run(check: &CheckConfig) -> Outcome {
+pub async fn run(check: &DnsCheckConfig) -> Outcome {
     let started = Instant::now();
-    let host = check.target();
+    let host = check.host.trim();
     let resolved = resolve(host).await;
     let elapsed = started.elapsed();
     let resolved = match resolved {
@@ -104,7 +135,6 @@ pub async fn run(check: &CheckConfig) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::config::CheckKind;
 
     #[tokio::test]
     async fn literals_need_no_lookup_and_names_are_timed() {
@@ -122,8 +152,7 @@ mod tests {
 
     #[tokio::test]
     async fn dns_check_compares_the_addresses() {
-        let mut c = CheckConfig::new("lh", CheckKind::Dns);
-        c.host = Some("localhost".into());
+        let mut c = DnsCheckConfig::new("localhost");
         let o = run(&c).await;
         assert!(o.success(), "{o:?}");
         assert!(
@@ -135,7 +164,7 @@ mod tests {
         let o = run(&c).await;
         let why = o.failure.unwrap();
         assert!(why.contains("expected 192.0.2.1"), "{why}");
-        c.host = Some("no-such-host.invalid".into());
+        c.host = "no-such-host.invalid".into();
         let o = run(&c).await;
         assert!(!o.success());
         assert!(o.measurements.contains(&("probe_dns_answers", 0.0)));

@@ -7,24 +7,137 @@
 //! lookup; its certificate verifier records the leaf and the verdict
 //! ([`tls`](super::tls)); its redirect policy counts the redirects.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use regex::Regex;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, redirect};
+use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::config::{CheckConfig, MAX_BODY_MATCH_BYTES};
 use super::dns;
 use super::outcome::Outcome;
 use super::tls::{self, CertificateSlot};
 
+/// Most redirects a check may follow.
+pub const MAX_REDIRECTS: u32 = 20;
+/// Most bytes of a response body kept for `body_contains` / `body_regex`.
+pub const MAX_BODY_MATCH_BYTES: usize = 1 << 20;
 /// Default `max_redirects`.
 const DEFAULT_MAX_REDIRECTS: u32 = 10;
+
+/// The keys of an `http` check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheckConfig {
+    /// The URL (`http://` or `https://`).
+    #[serde(default)]
+    pub url: String,
+    /// Request method (default `GET`).
+    pub method: Option<String>,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Statuses that count as success (default: any 2xx).
+    #[serde(default)]
+    pub expect_status: Vec<u16>,
+    /// The body must contain this text.
+    pub body_contains: Option<String>,
+    /// The body must match this regular expression.
+    pub body_regex: Option<String>,
+    /// Follow redirects (default true); when false a 3xx is the response.
+    pub follow_redirects: Option<bool>,
+    /// Most redirects followed (default 10).
+    pub max_redirects: Option<u32>,
+    /// https: extra CA certificates (PEM) to trust besides the system's.
+    pub tls_ca_file: Option<PathBuf>,
+    /// https: do not fail on an invalid certificate (its expiry and
+    /// validity are still reported).
+    #[serde(default)]
+    pub tls_insecure: bool,
+}
+
+impl HttpCheckConfig {
+    /// A `GET` of `url` that expects a 2xx, everything else at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds the problems with the kind's own keys.
+    pub(super) fn validate(&self, p: &mut Vec<String>) {
+        let url = self.url.trim();
+        if !url.is_empty()
+            && let Err(why) = check_url(url)
+        {
+            p.push(format!("url: {why}"));
+        }
+        if let Some(n) = self.max_redirects
+            && n > MAX_REDIRECTS
+        {
+            p.push(format!("max_redirects: at most {MAX_REDIRECTS}, got {n}"));
+        }
+        if let Some(m) = &self.method
+            && Method::from_bytes(m.as_bytes()).is_err()
+        {
+            p.push(format!("method: {m:?} is not an HTTP method"));
+        }
+        for (name, value) in &self.headers {
+            if HeaderName::from_bytes(name.as_bytes()).is_err() {
+                p.push(format!("headers.{name}: not a valid header name"));
+            } else if HeaderValue::from_str(value).is_err() {
+                p.push(format!("headers.{name}: not a valid header value"));
+            }
+        }
+        if let Some(s) = self
+            .expect_status
+            .iter()
+            .find(|s| !(100..=599).contains(*s))
+        {
+            p.push(format!("expect_status: {s} is not an HTTP status"));
+        }
+        if let Some(re) = &self.body_regex
+            && let Err(e) = Regex::new(re)
+        {
+            p.push(format!("body_regex: {e}"));
+        }
+        if let Some(path) = &self.tls_ca_file
+            && let Err(e) = tls::read_pem_certs(path)
+        {
+            p.push(format!("tls_ca_file: {e}"));
+        }
+    }
+}
+
+/// Checks an http(s) URL with a host.
+fn check_url(url: &str) -> Result<(), String> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a valid URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{url:?}: only http:// and https:// are supported"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} has no host"));
+    }
+    // The URL is a label, a CI attribute and part of log lines.
+    if parsed.password().is_some() {
+        return Err(
+            "must not carry a password (user:password@); send credentials with `headers`, \
+             e.g. { Authorization = \"Basic …\" }"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
 /// Seconds per day.
 const DAY: f64 = 86_400.0;
 
@@ -79,9 +192,9 @@ impl std::fmt::Debug for HttpProber {
 }
 
 impl HttpProber {
-    /// Builds the client of a validated `check`.
-    pub fn new(check: &CheckConfig) -> Result<Self, String> {
-        let url = reqwest::Url::parse(check.target()).map_err(|e| format!("url: {e}"))?;
+    /// Builds the client of a validated `check`; a run fails after `timeout`.
+    pub fn new(check: &HttpCheckConfig, timeout: Duration) -> Result<Self, String> {
+        let url = reqwest::Url::parse(check.url.trim()).map_err(|e| format!("url: {e}"))?;
         let extra_roots = match &check.tls_ca_file {
             Some(path) => tls::read_pem_certs(path)?,
             None => Vec::new(),
@@ -101,7 +214,7 @@ impl HttpProber {
             .redirect(redirect_policy(check, observed.clone()))
             .pool_max_idle_per_host(0)
             .no_proxy()
-            .timeout(check.timeout)
+            .timeout(timeout)
             .user_agent(concat!("tocsin-agent/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
             .build()
@@ -121,7 +234,7 @@ impl HttpProber {
             expect_status: check.expect_status.clone(),
             body_contains: check.body_contains.clone(),
             body_regex,
-            timeout: check.timeout,
+            timeout,
             observed,
             certificate,
         })
@@ -283,7 +396,7 @@ impl HttpProber {
 }
 
 /// Follows up to `max_redirects` (or none), counting them.
-fn redirect_policy(check: &CheckConfig, observed: Arc<Observed>) -> redirect::Policy {
+fn redirect_policy(check: &HttpCheckConfig, observed: Arc<Observed>) -> redirect::Policy {
     if check.follow_redirects == Some(false) {
         return redirect::Policy::none();
     }
@@ -326,9 +439,7 @@ fn leaves_origin(previous: &[reqwest::Url], next: &reqwest::Url) -> Option<Strin
 
 /// Days from now until `not_after` (negative once expired).
 fn days_left(not_after: i64) -> f64 {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
+    let now = crate::clock::now_secs_f64();
     (not_after as f64 - now) / DAY
 }
 

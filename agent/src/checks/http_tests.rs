@@ -10,7 +10,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::*;
-use crate::checks::config::CheckKind;
 
 /// Answers one request on `stream` according to its path.
 async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
@@ -83,11 +82,11 @@ async fn http_server() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-fn check(url: &str) -> CheckConfig {
-    let mut c = CheckConfig::new("web", CheckKind::Http);
-    c.url = Some(url.to_owned());
-    c.timeout = Duration::from_secs(2);
-    c
+/// How long a test request may take.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+fn check(url: &str) -> HttpCheckConfig {
+    HttpCheckConfig::new(url)
 }
 
 fn get(o: &Outcome, metric: &str) -> Option<f64> {
@@ -102,7 +101,7 @@ async fn status_body_size_and_redirects() {
     let base = http_server().await;
     let mut c = check(&format!("{base}/"));
     c.body_contains = Some("Welcome".into());
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let o = HttpProber::new(&c, TIMEOUT).unwrap().run().await;
     assert!(o.success(), "{o:?}");
     assert_eq!(get(&o, "probe_http_status_code"), Some(200.0));
     assert_eq!(get(&o, "probe_http_response_bytes"), Some(19.0));
@@ -117,7 +116,7 @@ async fn status_body_size_and_redirects() {
     assert_eq!(get(&o, "probe_tls_cert_valid"), None, "plain http");
 
     c.body_contains = Some("Checkout".into());
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let o = HttpProber::new(&c, TIMEOUT).unwrap().run().await;
     assert_eq!(
         o.failure.as_deref(),
         Some("body does not contain \"Checkout\"")
@@ -126,9 +125,9 @@ async fn status_body_size_and_redirects() {
 
     c.body_contains = None;
     c.body_regex = Some("^Welcome to the (shop|store)$".into());
-    assert!(HttpProber::new(&c).unwrap().run().await.success());
+    assert!(HttpProber::new(&c, TIMEOUT).unwrap().run().await.success());
 
-    let o = HttpProber::new(&check(&format!("{base}/error")))
+    let o = HttpProber::new(&check(&format!("{base}/error")), TIMEOUT)
         .unwrap()
         .run()
         .await;
@@ -138,11 +137,11 @@ async fn status_body_size_and_redirects() {
     let mut c = check(&format!("{base}/error"));
     c.expect_status = vec![500];
     assert!(
-        HttpProber::new(&c).unwrap().run().await.success(),
+        HttpProber::new(&c, TIMEOUT).unwrap().run().await.success(),
         "500 was expected"
     );
 
-    let o = HttpProber::new(&check(&format!("{base}/moved")))
+    let o = HttpProber::new(&check(&format!("{base}/moved")), TIMEOUT)
         .unwrap()
         .run()
         .await;
@@ -151,12 +150,12 @@ async fn status_body_size_and_redirects() {
 
     let mut c = check(&format!("{base}/moved"));
     c.follow_redirects = Some(false);
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let o = HttpProber::new(&c, TIMEOUT).unwrap().run().await;
     assert_eq!(o.failure.as_deref(), Some("HTTP status 302, expected 2xx"));
 
     let mut c = check(&format!("{base}/loop"));
     c.max_redirects = Some(3);
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let o = HttpProber::new(&c, TIMEOUT).unwrap().run().await;
     let why = o.failure.unwrap();
     assert!(why.contains("more than 3 redirects"), "{why}");
 }
@@ -167,7 +166,7 @@ async fn names_are_timed_headers_sent_and_slowness_times_out() {
     let mut c = check(&format!("{base}/headers"));
     c.headers.insert("X-Probe".into(), "tocsin".into());
     c.body_contains = Some("probe=tocsin".into());
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let o = HttpProber::new(&c, TIMEOUT).unwrap().run().await;
     assert!(o.success(), "{o:?}");
     assert!(get(&o, "probe_dns_lookup_time_seconds").is_some());
 
@@ -175,11 +174,11 @@ async fn names_are_timed_headers_sent_and_slowness_times_out() {
     let ip_base = base.replace("localhost", "127.0.0.1");
     let mut c = check(&format!("{ip_base}/away"));
     assert!(
-        HttpProber::new(&c).unwrap().run().await.success(),
+        HttpProber::new(&c, TIMEOUT).unwrap().run().await.success(),
         "no headers: followed"
     );
     c.headers.insert("X-Probe".into(), "secret-token".into());
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let o = HttpProber::new(&c, TIMEOUT).unwrap().run().await;
     let why = o.failure.unwrap();
     assert!(
         why.contains("redirect to http://localhost not followed"),
@@ -187,9 +186,11 @@ async fn names_are_timed_headers_sent_and_slowness_times_out() {
     );
     assert!(!why.contains("secret-token"), "{why}");
 
-    let mut c = check(&format!("{base}/slow"));
-    c.timeout = Duration::from_millis(300);
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let c = check(&format!("{base}/slow"));
+    let o = HttpProber::new(&c, Duration::from_millis(300))
+        .unwrap()
+        .run()
+        .await;
     assert_eq!(o.failure.as_deref(), Some("timed out after 300ms"));
     assert_eq!(get(&o, "probe_http_status_code"), Some(0.0));
 
@@ -197,7 +198,7 @@ async fn names_are_timed_headers_sent_and_slowness_times_out() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let o = HttpProber::new(&check(&format!("http://127.0.0.1:{port}/")))
+    let o = HttpProber::new(&check(&format!("http://127.0.0.1:{port}/")), TIMEOUT)
         .unwrap()
         .run()
         .await;
@@ -256,20 +257,20 @@ async fn certificate_expiry_and_validity() {
     let (url, ca_file) = https_server(5).await;
     let mut c = check(&url);
     c.tls_ca_file = Some(ca_file.path().to_owned());
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let o = HttpProber::new(&c, TIMEOUT).unwrap().run().await;
     assert!(o.success(), "{o:?}");
     let days = get(&o, "probe_tls_cert_expiry_days").unwrap();
     assert!((4.9..=5.0).contains(&days), "{days}");
     assert_eq!(get(&o, "probe_tls_cert_valid"), Some(1.0));
     // A second run is a full handshake again: the certificate is seen again.
-    let prober = HttpProber::new(&c).unwrap();
+    let prober = HttpProber::new(&c, TIMEOUT).unwrap();
     for _ in 0..2 {
         let o = prober.run().await;
         assert_eq!(get(&o, "probe_tls_cert_valid"), Some(1.0), "{o:?}");
     }
 
     // Without the CA: a failed check naming the reason, expiry still known.
-    let o = HttpProber::new(&check(&url)).unwrap().run().await;
+    let o = HttpProber::new(&check(&url), TIMEOUT).unwrap().run().await;
     let why = o.failure.clone().unwrap();
     assert_eq!(
         why,
@@ -281,7 +282,7 @@ async fn certificate_expiry_and_validity() {
     // tls_insecure tolerates it but still reports it.
     let mut c = check(&url);
     c.tls_insecure = true;
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let o = HttpProber::new(&c, TIMEOUT).unwrap().run().await;
     assert!(o.success(), "{o:?}");
     assert_eq!(get(&o, "probe_tls_cert_valid"), Some(0.0));
 
@@ -289,7 +290,7 @@ async fn certificate_expiry_and_validity() {
     let (url, ca_file) = https_server(-2).await;
     let mut c = check(&url);
     c.tls_ca_file = Some(ca_file.path().to_owned());
-    let o = HttpProber::new(&c).unwrap().run().await;
+    let o = HttpProber::new(&c, TIMEOUT).unwrap().run().await;
     let why = o.failure.clone().unwrap();
     assert_eq!(why, "TLS: certificate expired", "the same text every run");
     assert!(get(&o, "probe_tls_cert_expiry_days").unwrap() < -1.9);

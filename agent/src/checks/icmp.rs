@@ -1,12 +1,56 @@
 //! The `icmp` check: `probes` echo requests to the host (IPv4 or IPv6) with
 //! the agent's shared [`Pinger`]; it succeeds when at least one is answered.
 
+use std::time::Duration;
+
+use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::config::CheckConfig;
 use super::dns;
 use super::outcome::Outcome;
-use crate::devices::{IcmpResult, Pinger};
+use crate::ping::{IcmpResult, Pinger};
+
+/// Most echo requests per run.
+pub const MAX_PROBES: u32 = 20;
+/// Echo requests per run unless `probes` says otherwise.
+const DEFAULT_PROBES: u32 = 3;
+
+/// The keys of an `icmp` check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IcmpCheckConfig {
+    /// Host name or IP address (IPv4 or IPv6).
+    #[serde(default)]
+    pub host: String,
+    /// Echo requests per run (default 3).
+    pub probes: Option<u32>,
+}
+
+impl IcmpCheckConfig {
+    /// An `icmp` check of `host` with the default number of probes.
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            probes: None,
+        }
+    }
+
+    /// Echo requests per run.
+    pub fn probes(&self) -> u32 {
+        self.probes.unwrap_or(DEFAULT_PROBES)
+    }
+
+    /// Adds the problems with the kind's own keys (the host aside).
+    pub(super) fn validate(&self, p: &mut Vec<String>) {
+        if let Some(n) = self.probes
+            && !(1..=MAX_PROBES).contains(&n)
+        {
+            p.push(format!(
+                "probes: must be between 1 and {MAX_PROBES}, got {n}"
+            ));
+        }
+    }
+}
 
 /// Why an ICMP check cannot run on this host.
 pub const UNAVAILABLE: &str = "ICMP unavailable: no ICMP socket can be opened; allow unprivileged \
@@ -15,16 +59,15 @@ pub const UNAVAILABLE: &str = "ICMP unavailable: no ICMP socket can be opened; a
 
 /// Runs an `icmp` check. `None` when ICMP is unavailable on this host
 /// (nothing is measured then: the service is not known to be down).
-pub async fn run(check: &CheckConfig, pinger: &Pinger) -> Option<Outcome> {
+pub async fn run(check: &IcmpCheckConfig, timeout: Duration, pinger: &Pinger) -> Option<Outcome> {
     let started = Instant::now();
-    let resolved = match dns::resolve(check.target()).await {
+    let target = check.host.trim();
+    let resolved = match dns::resolve(target).await {
         Ok(r) => r,
         Err(why) => return Some(Outcome::failed(started.elapsed(), why)),
     };
     let ip = resolved.addresses[0];
-    let result = pinger
-        .check(&ip.to_string(), check.probes(), check.timeout)
-        .await;
+    let result = pinger.check(&ip.to_string(), check.probes(), timeout).await;
     let IcmpResult::Probed {
         answered,
         rtt_avg,
@@ -44,7 +87,7 @@ pub async fn run(check: &CheckConfig, pinger: &Pinger) -> Option<Outcome> {
             started.elapsed(),
             format!(
                 "no echo reply from {} to {} requests",
-                check.target(),
+                target,
                 check.probes()
             ),
         )
@@ -68,19 +111,14 @@ pub async fn run(check: &CheckConfig, pinger: &Pinger) -> Option<Outcome> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::checks::config::CheckKind;
 
     #[tokio::test]
     async fn loopback_v4_and_v6_answer() {
         let pinger = Pinger::new();
         for host in ["127.0.0.1", "::1"] {
-            let mut c = CheckConfig::new("lo", CheckKind::Icmp);
-            c.host = Some(host.into());
-            c.timeout = Duration::from_secs(1);
-            let Some(o) = run(&c, &pinger).await else {
+            let c = IcmpCheckConfig::new(host);
+            let Some(o) = run(&c, Duration::from_secs(1), &pinger).await else {
                 eprintln!("no ICMP socket on this host; skipping the loopback check");
                 return;
             };

@@ -27,25 +27,31 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::Shared;
-use crate::devices::{Pinger, enqueue_device_data, now_ms};
+use crate::clock::now_ms;
+use crate::ping::Pinger;
 use crate::schedule::Schedule;
+use crate::{Shared, ci};
 
-pub use config::{CheckConfig, CheckKind, CiDeclaration, ServiceClass, checks_problems};
-pub use http::HttpProber;
+pub use config::{
+    CheckConfig, CheckKind, CiDeclaration, ProbeConfig, ServiceClass, checks_problems,
+};
+pub use dns::DnsCheckConfig;
+pub use http::{HttpCheckConfig, HttpProber};
+pub use icmp::IcmpCheckConfig;
 pub use outcome::Outcome;
 pub use service::service_reports;
+pub use tcp::TcpCheckConfig;
 
 /// Longest text of an event's reason, in bytes (the collector accepts 4096).
 const MAX_REASON_BYTES: usize = 1024;
 
-/// How a check probes.
+/// How a check probes: its kind's config, and what it runs with.
 #[derive(Debug)]
 enum Prober {
-    Icmp(Arc<Pinger>),
-    Tcp,
+    Icmp(IcmpCheckConfig, Arc<Pinger>),
+    Tcp(TcpCheckConfig),
     Http(Box<HttpProber>),
-    Dns,
+    Dns(DnsCheckConfig),
 }
 
 /// What a run changed about a check's verdict.
@@ -73,11 +79,11 @@ pub struct CheckTask {
 impl CheckTask {
     /// A task for a validated `check`; ICMP checks share `pinger`.
     pub fn new(check: CheckConfig, pinger: Arc<Pinger>) -> Result<Self, String> {
-        let prober = match check.kind {
-            CheckKind::Icmp => Prober::Icmp(pinger),
-            CheckKind::Tcp => Prober::Tcp,
-            CheckKind::Http => Prober::Http(Box::new(HttpProber::new(&check)?)),
-            CheckKind::Dns => Prober::Dns,
+        let prober = match &check.probe {
+            ProbeConfig::Icmp(c) => Prober::Icmp(c.clone(), pinger),
+            ProbeConfig::Tcp(c) => Prober::Tcp(c.clone()),
+            ProbeConfig::Http(c) => Prober::Http(Box::new(HttpProber::new(c, check.timeout)?)),
+            ProbeConfig::Dns(c) => Prober::Dns(c.clone()),
         };
         Ok(Self {
             ci_id: check.ci_id().unwrap_or_default().to_owned(),
@@ -116,7 +122,7 @@ impl CheckTask {
             .into_iter()
             .collect();
         let samples = outcome.samples(&self.check);
-        enqueue_device_data(shared, &self.ci_id, ts_ms, samples, events);
+        ci::enqueue(shared, &self.ci_id, ts_ms, samples, events);
     }
 
     /// Runs the probe once, bounded by the check's timeout (plus a little for
@@ -124,17 +130,18 @@ impl CheckTask {
     pub async fn probe(&self) -> Option<Outcome> {
         let started = Instant::now();
         // ICMP probes start 50 ms apart and each waits the full timeout.
-        let spacing = match self.check.kind {
-            CheckKind::Icmp => Duration::from_millis(50) * self.check.probes(),
+        let spacing = match &self.prober {
+            Prober::Icmp(c, _) => Duration::from_millis(50) * c.probes(),
             _ => Duration::ZERO,
         };
-        let limit = self.check.timeout + spacing + Duration::from_millis(500);
+        let timeout = self.check.timeout;
+        let limit = timeout + spacing + Duration::from_millis(500);
         let probe = async {
             match &self.prober {
-                Prober::Icmp(pinger) => icmp::run(&self.check, pinger).await,
-                Prober::Tcp => Some(tcp::run(&self.check).await),
+                Prober::Icmp(c, pinger) => icmp::run(c, timeout, pinger).await,
+                Prober::Tcp(c) => Some(tcp::run(c).await),
                 Prober::Http(http) => Some(http.run().await),
-                Prober::Dns => Some(dns::run(&self.check).await),
+                Prober::Dns(c) => Some(dns::run(c).await),
             }
         };
         tokio::time::timeout(limit, probe)
@@ -180,7 +187,7 @@ impl CheckTask {
                 "check_failed",
                 format!(
                     "{} check {} fails: {}",
-                    self.check.kind.as_str(),
+                    self.check.kind().as_str(),
                     self.check.name,
                     bounded(reason)
                 ),
@@ -189,14 +196,14 @@ impl CheckTask {
                 "check_recovered",
                 format!(
                     "{} check {} passes again",
-                    self.check.kind.as_str(),
+                    self.check.kind().as_str(),
                     self.check.name
                 ),
             ),
         };
         let mut fields = std::collections::HashMap::from([
             ("check".to_owned(), self.check.name.clone()),
-            ("kind".to_owned(), self.check.kind.as_str().to_owned()),
+            ("kind".to_owned(), self.check.kind().as_str().to_owned()),
             ("target".to_owned(), bounded(self.check.target())),
         ]);
         if let Transition::Failing(reason) = transition {
@@ -256,7 +263,7 @@ pub fn spawn_all(
     shutdown: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
     for report in service_reports(checks, &shared.agent_id) {
-        shared.devices.store(report);
+        shared.reports.store(report);
     }
     checks
         .iter()
@@ -264,7 +271,7 @@ pub fn spawn_all(
             Ok(task) => {
                 tracing::info!(
                     check = %c.name,
-                    kind = c.kind.as_str(),
+                    kind = c.kind().as_str(),
                     target = c.target(),
                     ci = c.ci_id().unwrap_or("host"),
                     interval = %humantime::format_duration(c.interval),
@@ -285,8 +292,7 @@ mod tests {
     use super::*;
 
     fn task() -> CheckTask {
-        let mut c = CheckConfig::new("shop", CheckKind::Tcp);
-        c.address = Some("127.0.0.1:1".into());
+        let mut c = CheckConfig::new("shop", TcpCheckConfig::new("127.0.0.1:1"));
         c.ci = Some(CiDeclaration::default());
         CheckTask::new(c, Arc::new(Pinger::new())).unwrap()
     }
@@ -354,8 +360,7 @@ mod tests {
         // A TCP connect to a blackholed address would hang; 192.0.2.1
         // (TEST-NET-1) is unroutable here, or refused quickly: either way
         // the run ends within the timeout and fails.
-        let mut c = CheckConfig::new("hang", CheckKind::Tcp);
-        c.address = Some("192.0.2.1:9".into());
+        let mut c = CheckConfig::new("hang", TcpCheckConfig::new("192.0.2.1:9"));
         c.timeout = Duration::from_millis(200);
         let t = CheckTask::new(c, Arc::new(Pinger::new())).unwrap();
         let started = Instant::now();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::config::CheckConfig;
-use crate::snmp::PolledSample;
+use crate::series::PolledSample;
 
 /// The result of one run of a check.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +61,7 @@ impl Outcome {
     pub fn samples(&self, check: &CheckConfig) -> Vec<PolledSample> {
         let mut labels = vec![
             ("check".to_owned(), check.name.clone()),
-            ("kind".to_owned(), check.kind.as_str().to_owned()),
+            ("kind".to_owned(), check.kind().as_str().to_owned()),
             ("target".to_owned(), check.target().to_owned()),
         ];
         labels.extend(check.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -89,12 +89,11 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::config::CheckKind;
+    use crate::checks::HttpCheckConfig;
 
     #[test]
     fn samples_carry_the_check_labels_and_the_slow_ratio_only_on_success() {
-        let mut check = CheckConfig::new("shop", CheckKind::Http);
-        check.url = Some("http://127.0.0.1:8080/".into());
+        let mut check = CheckConfig::new("shop", HttpCheckConfig::new("http://127.0.0.1:8080/"));
         check.labels.insert("service".into(), "shop".into());
         let mut ok = Outcome::passed(Duration::from_millis(500));
         ok.measure("probe_http_status_code", 200.0);

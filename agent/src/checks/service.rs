@@ -33,11 +33,11 @@ fn report(id: &str, checks: &[&CheckConfig], agent_id: &str) -> DeviceReport {
     if let Some(host) = target_host(first) {
         attributes.insert("target_host".into(), json!(host));
     }
-    if let Some(url) = checks.iter().find(|c| c.kind == CheckKind::Http) {
+    if let Some(url) = checks.iter().find(|c| c.kind() == CheckKind::Http) {
         attributes.insert("url".into(), json!(url.target()));
     }
     let names: BTreeSet<&str> = checks.iter().map(|c| c.name.as_str()).collect();
-    let kinds: BTreeSet<&str> = checks.iter().map(|c| c.kind.as_str()).collect();
+    let kinds: BTreeSet<&str> = checks.iter().map(|c| c.kind().as_str()).collect();
     attributes.insert("checks".into(), json!(names));
     attributes.insert("check_kinds".into(), json!(kinds));
     attributes.insert("checker".into(), json!(agent_id));
@@ -91,7 +91,7 @@ fn merged<'a>(decls: impl Iterator<Item = &'a CiDeclaration>) -> CiDeclaration {
 /// The host name or address a check's target points at.
 fn target_host(check: &CheckConfig) -> Option<String> {
     let target = check.target();
-    match check.kind {
+    match check.kind() {
         CheckKind::Http => reqwest::Url::parse(target)
             .ok()
             .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned())),
@@ -103,15 +103,17 @@ fn target_host(check: &CheckConfig) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::config::ServiceClass;
+    use crate::checks::config::{ProbeConfig, ServiceClass};
+    use crate::checks::{DnsCheckConfig, HttpCheckConfig, IcmpCheckConfig, TcpCheckConfig};
 
     fn check(name: &str, kind: CheckKind, target: &str, ci: Option<CiDeclaration>) -> CheckConfig {
-        let mut c = CheckConfig::new(name, kind);
-        match kind {
-            CheckKind::Http => c.url = Some(target.into()),
-            CheckKind::Tcp => c.address = Some(target.into()),
-            CheckKind::Icmp | CheckKind::Dns => c.host = Some(target.into()),
-        }
+        let probe: ProbeConfig = match kind {
+            CheckKind::Http => HttpCheckConfig::new(target).into(),
+            CheckKind::Tcp => TcpCheckConfig::new(target).into(),
+            CheckKind::Icmp => IcmpCheckConfig::new(target).into(),
+            CheckKind::Dns => DnsCheckConfig::new(target).into(),
+        };
+        let mut c = CheckConfig::new(name, probe);
         c.ci = ci;
         c
     }

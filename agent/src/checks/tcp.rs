@@ -2,12 +2,40 @@
 
 use std::net::SocketAddr;
 
+use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::config::CheckConfig;
 use super::dns;
 use super::outcome::Outcome;
+
+/// The keys of a `tcp` check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpCheckConfig {
+    /// `host:port` (`[v6]:port` for IPv6 literals).
+    #[serde(default)]
+    pub address: String,
+}
+
+impl TcpCheckConfig {
+    /// A `tcp` check of `address` (`host:port`).
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+        }
+    }
+
+    /// Adds the problems with the kind's own keys.
+    pub(super) fn validate(&self, p: &mut Vec<String>) {
+        let address = self.address.trim();
+        if !address.is_empty()
+            && let Err(why) = split_address(address)
+        {
+            p.push(format!("address: {why}"));
+        }
+    }
+}
 
 /// Splits `host:port` (`[v6]:port` for IPv6 literals) into host and port.
 pub fn split_address(address: &str) -> Result<(&str, u16), String> {
@@ -27,9 +55,9 @@ pub fn split_address(address: &str) -> Result<(&str, u16), String> {
 }
 
 /// Runs a `tcp` check: success when the connection is accepted.
-pub async fn run(check: &CheckConfig) -> Outcome {
+pub async fn run(check: &TcpCheckConfig) -> Outcome {
     let started = Instant::now();
-    let (host, port) = match split_address(check.target()) {
+    let (host, port) = match split_address(check.address.trim()) {
         Ok(hp) => hp,
         Err(why) => return Outcome::failed(started.elapsed(), why),
     };
@@ -66,7 +94,6 @@ pub async fn run(check: &CheckConfig) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::config::CheckKind;
 
     #[test]
     fn addresses_split_into_host_and_port() {
@@ -82,8 +109,7 @@ mod tests {
     async fn open_and_closed_ports() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mut c = CheckConfig::new("t", CheckKind::Tcp);
-        c.address = Some(format!("localhost:{port}"));
+        let mut c = TcpCheckConfig::new(format!("localhost:{port}"));
         let o = run(&c).await;
         assert!(o.success(), "{o:?}");
         let metrics: Vec<&str> = o.measurements.iter().map(|(m, _)| *m).collect();
@@ -92,7 +118,7 @@ mod tests {
             ["probe_tcp_connect_seconds", "probe_dns_lookup_time_seconds"]
         );
         drop(listener);
-        c.address = Some(format!("127.0.0.1:{port}"));
+        c.address = format!("127.0.0.1:{port}");
         let o = run(&c).await;
         let why = o.failure.unwrap();
         assert!(why.contains("refused"), "{why}");

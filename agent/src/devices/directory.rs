@@ -175,7 +175,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::snmp::PolledSample;
+    use crate::series::PolledSample;
 
     fn admin(iface: &str, alias: &str, value: f64) -> PolledSample {
         PolledSample {

@@ -2,7 +2,7 @@
 //!
 //! One [`DeviceTask`] per `[[snmp]]` target polls on its own interval, so a
 //! slow or dead device never delays another. A round runs the SNMP poll and
-//! the ICMP check ([`ping`]) concurrently, stores the device's
+//! the ICMP check ([`crate::ping`]) concurrently, stores the device's
 //! [`DeviceReport`](tocsin_proto::v1::DeviceReport) ([`report`]) and only then
 //! queues its samples ([`samples`]) on the device's CI, so the transport can
 //! always send a device's report before the first batch that uses it.
@@ -10,32 +10,30 @@
 
 pub mod directory;
 pub mod health;
-pub mod ping;
 pub mod report;
 pub mod samples;
 pub mod traps;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tocsin_proto::v1::{DeviceEvent, DeviceReport};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::Shared;
+use crate::clock::now_ms;
 use crate::error::Result;
-use crate::queue::split_with_events;
+use crate::ping::Pinger;
 use crate::schedule::Schedule;
-use crate::snmp::{
-    DeviceClass, DevicePoll, PolledSample, SnmpTarget, SubtreeError, Transports, poll_with,
-};
+use crate::series::PolledSample;
+use crate::snmp::{DeviceClass, DevicePoll, SnmpTarget, SubtreeError, Transports, poll_with};
+use crate::{Shared, ci};
 
 pub use directory::{DeviceDirectory, InterfaceInfo};
 pub use health::{Change, Health};
-pub use ping::{IcmpResult, Pinger};
-pub use report::{ReportStore, build_report};
+pub use report::build_report;
 pub use samples::RoundFacts;
 
 /// What one round did, for callers that want to know (tests, logs).
@@ -156,7 +154,7 @@ impl DeviceTask {
         };
         let (poll, icmp) = tokio::join!(snmp, icmp);
         let complete = poll.report.complete;
-        if shared.devices.store(poll.report) {
+        if shared.reports.store(poll.report) {
             tracing::debug!(device = %self.id, complete, "device report changed");
         }
 
@@ -179,7 +177,7 @@ impl DeviceTask {
         for change in self.health.observe(reachable, &poll.errors) {
             self.log(change);
         }
-        let n = queue_pairs(shared, &self.id, ts_ms, &pairs, Vec::new())?;
+        let n = ci::queue_pairs(shared, &self.id, ts_ms, &pairs, Vec::new())?;
         Ok(RoundOutcome {
             reachable,
             complete,
@@ -235,7 +233,7 @@ fn digest(
     let previous = if polled.reachable && polled.errors.is_empty() {
         None
     } else {
-        shared.devices.get(id)
+        shared.reports.get(id)
     };
     let report = build_report(id, class, fallback_name, &polled, previous.as_ref());
     let pairs = shared
@@ -284,103 +282,34 @@ pub fn spawn_all(
 ///
 /// A device without a report yet (a trap before its first poll) gets a
 /// provisional, incomplete one if it is configured; samples of an unknown
-/// device are dropped and its events are attached to the host CI, so nothing
-/// queued ever names a CI the collector was not told about.
+/// device are dropped and its events are attached to the host CI
+/// ([`ci::enqueue`]), so nothing queued ever names a CI the collector was
+/// not told about.
 pub fn enqueue_device_data(
     shared: &Shared,
     ci_id: &str,
     ts_ms: i64,
     samples: Vec<PolledSample>,
-    mut events: Vec<DeviceEvent>,
+    events: Vec<DeviceEvent>,
 ) {
-    let samples = if ensure_report(shared, ci_id) {
-        samples
-    } else {
-        tracing::debug!(
-            device = ci_id,
-            dropped = samples.len(),
-            "samples of an unknown device dropped"
-        );
-        Vec::new()
-    };
-    for e in &mut events {
-        if !ensure_report(shared, &e.ci_id) {
-            tracing::debug!(device = %e.ci_id, kind = %e.kind, "event of an unknown device attached to the host");
-            e.ci_id.clear();
-        }
+    for id in std::iter::once(ci_id).chain(events.iter().map(|e| e.ci_id.as_str())) {
+        provide_report(shared, id);
     }
-    if let Err(e) = queue_samples(shared, ci_id, ts_ms, samples, events) {
-        tracing::error!(device = ci_id, error = %e, "cannot queue device data");
-    }
+    ci::enqueue(shared, ci_id, ts_ms, samples, events);
 }
 
-/// Whether CI `ci_id` may be used in a batch: the host, or a device with a
-/// report (a configured device without one gets a provisional report).
-fn ensure_report(shared: &Shared, ci_id: &str) -> bool {
-    if ci_id.is_empty() || shared.devices.contains(ci_id) {
-        return true;
+/// Stores a provisional report for `ci_id` if it is a configured device
+/// without one yet.
+fn provide_report(shared: &Shared, ci_id: &str) {
+    if ci::is_known(shared, ci_id) {
+        return;
     }
-    let Some((class, name)) = shared.directory.class_and_name(ci_id) else {
-        return false;
-    };
-    shared.devices.store(DeviceReport {
-        device_id: ci_id.to_owned(),
-        class: class.as_str().to_owned(),
-        name,
-        ..Default::default()
-    });
-    true
-}
-
-/// Interns `samples` on `ci_id`, queues them with `events`, and wakes the
-/// transport. Returns the number of samples queued.
-fn queue_samples(
-    shared: &Shared,
-    ci_id: &str,
-    ts_ms: i64,
-    samples: Vec<PolledSample>,
-    events: Vec<DeviceEvent>,
-) -> Result<usize> {
-    let pairs = shared.registry().intern_polled(ci_id, samples);
-    queue_pairs(shared, ci_id, ts_ms, &pairs, events)
-}
-
-/// Queues interned samples of `ci_id` with `events` and wakes the transport.
-/// Returns the number of samples queued.
-fn queue_pairs(
-    shared: &Shared,
-    ci_id: &str,
-    ts_ms: i64,
-    pairs: &[(u32, f64)],
-    events: Vec<DeviceEvent>,
-) -> Result<usize> {
-    let batches = split_with_events(pairs, ts_ms, events, shared.max_batch_samples());
-    if batches.is_empty() {
-        return Ok(0);
+    if let Some((class, name)) = shared.directory.class_and_name(ci_id) {
+        shared.reports.store(DeviceReport {
+            device_id: ci_id.to_owned(),
+            class: class.as_str().to_owned(),
+            name,
+            ..Default::default()
+        });
     }
-    let dropped = {
-        let mut q = shared.queue();
-        let mut dropped = 0;
-        for b in batches {
-            dropped += q.push(b)?;
-        }
-        dropped
-    };
-    if dropped > 0 {
-        tracing::debug!(
-            device = ci_id,
-            dropped,
-            "send queue full: oldest batches dropped"
-        );
-    }
-    shared.update_queue_stats();
-    shared.new_batch.notify_one();
-    Ok(pairs.len())
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

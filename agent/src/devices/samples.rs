@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use super::ping::IcmpResult;
-use crate::snmp::PolledSample;
+use crate::ping::IcmpResult;
+use crate::series::PolledSample;
 
 /// ifOperStatus values that mean "the link is down": down(2), notPresent(6), lowerLayerDown(7).
 const OPER_DOWN: [f64; 3] = [2.0, 6.0, 7.0];

@@ -10,10 +10,11 @@ use std::sync::Arc;
 use tocsin_proto::v1::DeviceEvent;
 use tokio::sync::watch;
 
+use super::enqueue_device_data;
 use super::samples::link_down;
-use super::{enqueue_device_data, now_ms};
 use crate::Shared;
-use crate::snmp::PolledSample;
+use crate::clock::now_ms;
+use crate::series::PolledSample;
 use crate::snmp::trap::{ReceivedTrap, TrapKind, TrapReceiver};
 
 /// Receives traps until `shutdown` turns true.

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::validate::{MAX_CI_ID_LEN, check_ci_id, is_ci_id_char, timing_problems};
+
 /// Shortest accepted polling interval.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// Most retries accepted per request.
 pub const MAX_RETRIES: u32 = 10;
 /// Shortest password the USM key derivation accepts (RFC 3414).
 pub const MIN_PASSWORD_LEN: usize = 8;
-/// Longest device id (the device's CI id).
-pub const MAX_ID_LEN: usize = 128;
 /// Longest display name accepted.
 pub const MAX_NAME_LEN: usize = 256;
 /// Most ICMP echo requests per poll.
@@ -230,7 +230,7 @@ impl SnmpTarget {
 
     /// The device's CI id: `id` as configured, else `name`, else `address`,
     /// with characters outside `[A-Za-z0-9._:-]` replaced by `_` and cut to
-    /// [`MAX_ID_LEN`] characters.
+    /// [`MAX_CI_ID_LEN`] characters.
     pub fn device_id(&self) -> String {
         if let Some(id) = &self.id {
             return id.clone();
@@ -243,8 +243,8 @@ impl SnmpTarget {
             .unwrap_or(self.address.trim());
         let id: String = base
             .chars()
-            .map(|c| if is_id_char(c) { c } else { '_' })
-            .take(MAX_ID_LEN)
+            .map(|c| if is_ci_id_char(c) { c } else { '_' })
+            .take(MAX_CI_ID_LEN)
             .collect();
         if id.is_empty() { "_".to_owned() } else { id }
     }
@@ -262,7 +262,7 @@ impl SnmpTarget {
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
         if let Some(id) = &self.id
-            && let Err(why) = check_device_id(id)
+            && let Err(why) = check_ci_id(id)
         {
             p.push(format!("id: {why}"));
         }
@@ -289,7 +289,7 @@ impl SnmpTarget {
             SnmpVersion::V2c => self.v2c_problems(&mut p),
             SnmpVersion::V3 => self.v3_problems(&mut p),
         }
-        crate::config::timing_problems(self.interval, self.timeout, MIN_INTERVAL, &mut p);
+        timing_problems(self.interval, self.timeout, MIN_INTERVAL, &mut p);
         if self.retries > MAX_RETRIES {
             p.push(format!(
                 "retries: at most {MAX_RETRIES}, got {}",
@@ -335,21 +335,6 @@ impl SnmpTarget {
             p.push("priv_password: set without priv_protocol".to_owned());
         }
     }
-}
-
-/// Whether `c` may appear in a device id.
-fn is_id_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')
-}
-
-/// Checks a device id: 1 to [`MAX_ID_LEN`] characters of `[A-Za-z0-9._:-]`.
-pub fn check_device_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > MAX_ID_LEN || !id.chars().all(is_id_char) {
-        return Err(format!(
-            "{id:?} is not a valid device id: 1 to {MAX_ID_LEN} characters of [A-Za-z0-9._:-]"
-        ));
-    }
-    Ok(())
 }
 
 /// Adds the problem with a USM password at `key`, if any: missing although
@@ -405,7 +390,7 @@ mod tests {
         t.name = None;
         t.id = None;
         t.address = "a".repeat(200);
-        assert_eq!(t.device_id().len(), MAX_ID_LEN);
+        assert_eq!(t.device_id().len(), MAX_CI_ID_LEN);
         assert!(t.validate().is_empty(), "{:?}", t.validate());
     }
 

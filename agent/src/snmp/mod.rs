@@ -13,6 +13,6 @@ pub mod trap;
 pub mod walk;
 
 pub use config::{DeviceClass, Secret, SnmpTarget, SnmpVersion};
-pub use poll::{DevicePoll, LldpNeighbour, PolledSample, poll, poll_with};
+pub use poll::{DevicePoll, LldpNeighbour, poll, poll_with};
 pub use session::{SnmpError, Transports};
 pub use walk::SubtreeError;

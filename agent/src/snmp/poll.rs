@@ -12,19 +12,7 @@ use super::config::SnmpTarget;
 use super::mibs::{Decoder, entity, host_resources as hr, ifmib, lldp, system, ucd};
 use super::session::{Session, Transports};
 use super::walk::{SubtreeError, walk, walk_table};
-
-/// One sample read from a device, named Prometheus-style.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PolledSample {
-    /// Metric name, e.g. `snmp_if_in_octets_total`.
-    pub metric: String,
-    /// Labels, e.g. `interface` and `alias`.
-    pub labels: Vec<(String, String)>,
-    /// Whether the value is a monotonically increasing counter (it may wrap).
-    pub counter: bool,
-    /// The value.
-    pub value: f64,
-}
+use crate::series::PolledSample;
 
 /// One LLDP neighbour seen by the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

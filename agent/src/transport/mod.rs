@@ -287,7 +287,7 @@ async fn send_reports(
     sent: &mut SentReports,
     tx: &mpsc::Sender<Outgoing>,
 ) -> Result<()> {
-    for report in sent.pending(&shared.devices) {
+    for report in sent.pending(&shared.reports) {
         tracing::debug!(device = %report.device_id, complete = report.complete, "device report sent");
         tx.send(Outgoing::Message(Box::new(AgentMessage {
             msg: Some(agent_message::Msg::Device(report)),

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use tocsin_proto::v1::{DeviceReport, SampleBatch};
 
-use crate::devices::ReportStore;
+use crate::ci::ReportStore;
 
 /// The device reports sent on one stream, with the version each was sent at.
 #[derive(Debug, Default)]

@@ -426,7 +426,7 @@ async fn device_reports_are_sent_before_the_batches_that_use_them_on_every_strea
         .registry()
         .ci_series_id("sw1", "snmp_up".into(), Kind::Gauge, vec![]);
     assert_eq!(sw1, 3);
-    shared.devices.store(report("sw1", "core"));
+    shared.reports.store(report("sw1", "core"));
     push(&shared, &[1]);
     push(&shared, &[sw1]);
     push(&shared, &[sw1, 1]);
@@ -448,13 +448,13 @@ async fn device_reports_are_sent_before_the_batches_that_use_them_on_every_strea
     assert_eq!(s.last_acked, 3);
 
     // A changed report goes out on the open stream before the next batch.
-    shared.devices.store(report("sw1", "core-renamed"));
+    shared.reports.store(report("sw1", "core-renamed"));
     push(&shared, &[sw1]);
     // A device first seen now: report, then its series.
     let sw2 = shared
         .registry()
         .ci_series_id("sw2", "snmp_up".into(), Kind::Gauge, vec![]);
-    shared.devices.store(report("sw2", "access"));
+    shared.reports.store(report("sw2", "access"));
     push(&shared, &[sw2, sw1]);
     wait_until("the queue is empty", || shared.queue().is_empty()).await;
     let s = fake.snapshot();

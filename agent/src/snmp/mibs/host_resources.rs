@@ -4,7 +4,7 @@
 use async_snmp::{Oid, Value};
 
 use super::{Decoder, oid, sample};
-use crate::snmp::poll::PolledSample;
+use crate::series::PolledSample;
 use crate::snmp::walk::{Column, Rows, index_string};
 
 /// hrSystemUptime.0.

@@ -5,7 +5,7 @@ use async_snmp::Oid;
 use serde_json::{Value as Json, json};
 
 use super::{Decoder, hex, oid, sample};
-use crate::snmp::poll::PolledSample;
+use crate::series::PolledSample;
 use crate::snmp::walk::{Column, Rows, index_string};
 
 /// ifEntry (1.3.6.1.2.1.2.2.1).

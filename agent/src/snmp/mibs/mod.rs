@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use async_snmp::{Oid, Value, ValueKind};
 
-use super::poll::PolledSample;
 use super::walk::SubtreeError;
+use crate::series::PolledSample;
 
 /// An OID from its dotted arcs.
 pub fn oid(arcs: &[u32]) -> Oid {

@@ -7,7 +7,7 @@ use async_snmp::{Oid, VarBind};
 use serde_json::Value as Json;
 
 use super::{Decoder, oid, sample};
-use crate::snmp::poll::PolledSample;
+use crate::series::PolledSample;
 
 /// `system` scalars read by one GET, as (column under 1.3.6.1.2.1.1, attribute name).
 pub const SCALARS: [(u32, &str); 6] = [

@@ -3,7 +3,7 @@
 use async_snmp::{Oid, Value};
 
 use super::{Decoder, oid, sample};
-use crate::snmp::poll::PolledSample;
+use crate::series::PolledSample;
 
 /// laLoadInt column (1.3.6.1.4.1.2021.10.1.5): load × 100 per laIndex 1, 2, 3.
 pub fn load_int() -> Oid {

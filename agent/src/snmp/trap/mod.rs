@@ -3,7 +3,8 @@
 //! [`ReceivedTrap`].
 //!
 //! [`config`] holds the `[traps]` settings, [`decode`] turns a notification
-//! into a [`ReceivedTrap`] (pure functions), and [`TrapReceiver`] listens.
+//! into a [`ReceivedTrap`] (pure functions; the IF-MIB varbinds name the
+//! [`TrapInterface`] it is about), and [`TrapReceiver`] listens.
 //! The protocol work (BER decoding, USM, inform acknowledgement) is done by
 //! async-snmp's `NotificationReceiver`.
 //!
@@ -40,6 +41,7 @@
 pub mod config;
 pub mod decode;
 mod gate;
+mod interface;
 mod names;
 mod summary;
 
@@ -55,7 +57,8 @@ use async_snmp::notification::{
 use async_snmp::{AuthoritativeEngine, UsmUser};
 
 pub use config::{TrapConfig, TrapUser};
-pub use decode::{ReceivedTrap, TrapInterface, TrapKind};
+pub use decode::{ReceivedTrap, TrapKind};
+pub use interface::TrapInterface;
 
 use crate::snmp::config::{AuthProtocol, PrivProtocol};
 use gate::{Gate, RateLimit};

@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use async_snmp::{Oid, Value, VarBind};
 
 use super::decode::{
-    IF_ENTRY, IF_X_ENTRY, SNMP_TRAP_ADDRESS, SNMP_TRAP_COMMUNITY, SNMP_TRAP_ENTERPRISE,
-    SNMP_TRAP_OID, SYS_UPTIME,
+    SNMP_TRAP_ADDRESS, SNMP_TRAP_COMMUNITY, SNMP_TRAP_ENTERPRISE, SNMP_TRAP_OID, SYS_UPTIME,
 };
+use super::interface::{IF_ENTRY, IF_X_ENTRY};
 
 /// Longest text kept from one octet-string varbind, in characters.
 pub(super) const MAX_TEXT: usize = 512;

@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::decode::{ReceivedTrap, TrapInterface, TrapKind};
+use super::decode::{ReceivedTrap, TrapKind};
+use super::interface::TrapInterface;
 
 /// `ifAdminStatus`/`ifOperStatus` value names (IF-MIB).
 fn status_name(status: i64) -> String {
