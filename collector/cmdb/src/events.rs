@@ -6,9 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Cmdb, corrupt};
+use tocsin_model::ci::DeviceEventRecord;
 use tocsin_model::time::rfc3339;
 use tocsin_storage::{Cf, StorageError, WriteTx, keys};
 
@@ -23,27 +22,6 @@ pub const EVENT_KINDS: &[&str] = &[
     "check_failed",
     "check_recovered",
 ];
-
-/// One stored event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeviceEventRecord {
-    /// When the agent received it (RFC 3339).
-    pub at: String,
-    /// The CI it concerns.
-    pub ci_id: String,
-    /// One of [`EVENT_KINDS`].
-    pub kind: String,
-    /// snmpTrapOID.0.
-    pub trap_oid: String,
-    /// Sender address.
-    pub source: String,
-    /// One readable line.
-    pub summary: String,
-    /// Varbinds by name or OID.
-    pub fields: BTreeMap<String, String>,
-    /// The agent that received it.
-    pub agent: String,
-}
 
 impl Cmdb {
     /// Adds `event`, received at `at_ms`, to `batch`.

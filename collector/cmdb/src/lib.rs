@@ -18,9 +18,10 @@ mod testutil;
 pub use devices::{DEVICE_ATTRIBUTES, DeviceOutcome, DeviceUpdate, Neighbour, match_neighbour};
 pub use edit::{CI_CLASSES, CRITICALITIES, RELATION_KINDS, check_id};
 pub use error::CmdbError;
-pub use events::{DeviceEventRecord, EVENT_KINDS};
+pub use events::EVENT_KINDS;
 pub use inventory::{AGENT_ATTRIBUTES, inventory_attributes};
 pub use services::{SERVICE_ATTRIBUTES, SERVICE_CLASSES, is_service_class};
+pub use tocsin_model::ci::DeviceEventRecord;
 pub use tocsin_model::ci::{Change, Ci, CiDetail, Relation};
 
 use std::collections::BTreeMap;

@@ -49,7 +49,7 @@ pub struct Relation {
 }
 
 /// A CI with its relations and change history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CiDetail {
     /// The CI.
     #[serde(flatten)]
@@ -58,4 +58,25 @@ pub struct CiDetail {
     pub relations: Vec<Relation>,
     /// Attribute changes, oldest first.
     pub changes: Vec<Change>,
+}
+
+/// One stored event a device (or a check) reported about a CI, e.g. an SNMP trap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceEventRecord {
+    /// When the agent received it (RFC 3339).
+    pub at: String,
+    /// The CI it concerns.
+    pub ci_id: String,
+    /// What happened (`link_down`, `cold_start`, `check_failed`…; the CMDB lists them all).
+    pub kind: String,
+    /// snmpTrapOID.0.
+    pub trap_oid: String,
+    /// Sender address.
+    pub source: String,
+    /// One readable line.
+    pub summary: String,
+    /// Varbinds by name or OID.
+    pub fields: BTreeMap<String, String>,
+    /// The agent that received it.
+    pub agent: String,
 }

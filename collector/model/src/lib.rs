@@ -17,7 +17,7 @@ pub mod prom_time;
 pub mod series;
 pub mod time;
 
-pub use ci::{Change, Ci, CiDetail, Relation};
+pub use ci::{Change, Ci, CiDetail, DeviceEventRecord, Relation};
 pub use error::{ErrorKind, Kinded};
 pub use event::{EventKind, RuleEvent, Severity, dedup_key};
 pub use incident::{

@@ -4,33 +4,35 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde_json::{Value, json};
+use tocsin_api_types::cis::{AttributeChange, CiView, NewCi, NewRelation, actor_or_api as actor};
+use tocsin_api_types::{Ci, CiDetail, Data, DeviceEventRecord};
 
 use super::{ApiJson, AppState};
 use crate::error::Error;
 
 /// `GET /api/v1/cis`: every CI with its attributes.
-pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Data<Vec<Ci>>>, Error> {
     let cis = tokio::task::spawn_blocking(move || state.cmdb.list()).await??;
-    Ok(Json(json!({ "data": cis })))
+    Ok(Json(Data::new(cis)))
 }
 
 /// `GET /api/v1/cis/{id}`: one CI with relations and change history.
 pub async fn detail(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<CiView>>, Error> {
     let lookup = id.clone();
     let s = state.clone();
     let ci = tokio::task::spawn_blocking(move || s.cmdb.detail(&lookup)).await??;
     match ci {
-        Some(ci) => {
-            let mut data = serde_json::to_value(ci).map_err(|e| Error::Internal(e.to_string()))?;
-            let open =
+        Some(detail) => {
+            let open_incidents =
                 tokio::task::spawn_blocking(move || state.alerting.incidents().open_for_ci(&id))
                     .await?;
-            data["open_incidents"] = json!(open);
-            Ok(Json(json!({ "data": data })))
+            Ok(Json(Data::new(CiView {
+                detail,
+                open_incidents,
+            })))
         }
         None => Err(Error::NotFound(format!("no CI with id {id}"))),
     }
@@ -45,7 +47,7 @@ pub async fn events(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     Query(q): Query<std::collections::HashMap<String, String>>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<Vec<DeviceEventRecord>>>, Error> {
     if let Some(key) = q.keys().find(|k| k.as_str() != "limit") {
         return Err(Error::InvalidRequest(format!("unknown parameter {key:?}")));
     }
@@ -67,58 +69,21 @@ pub async fn events(
         Ok(state.cmdb.events(&id, limit)?)
     })
     .await??;
-    Ok(Json(json!({ "data": events })))
-}
-
-/// Body of `POST /api/v1/cis`.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewCi {
-    id: String,
-    class: String,
-    name: String,
-    #[serde(default)]
-    attributes: std::collections::BTreeMap<String, Value>,
-    #[serde(default)]
-    actor: Option<String>,
-}
-
-/// Body of `PATCH /api/v1/cis/{id}`.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AttributeChange {
-    attributes: std::collections::BTreeMap<String, Value>,
-    #[serde(default)]
-    actor: Option<String>,
-}
-
-/// Body of `POST /api/v1/cis/{id}/relations`.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewRelation {
-    kind: String,
-    target: String,
-    #[serde(default)]
-    actor: Option<String>,
-}
-
-fn actor(a: Option<String>) -> String {
-    a.filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(|| "api".to_string())
+    Ok(Json(Data::new(events)))
 }
 
 /// `POST /api/v1/cis`: creates a CI by hand.
 pub async fn create(
     State(state): State<Arc<AppState>>,
     ApiJson(b): ApiJson<NewCi>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<Ci>>, Error> {
     let ci = tokio::task::spawn_blocking(move || {
         state
             .cmdb
             .create(&b.id, &b.class, &b.name, b.attributes, &actor(b.actor))
     })
     .await??;
-    Ok(Json(json!({ "data": ci })))
+    Ok(Json(Data::new(ci)))
 }
 
 /// `PATCH /api/v1/cis/{id}`: sets attributes people own (null removes one).
@@ -126,14 +91,14 @@ pub async fn patch(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<AttributeChange>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<Ci>>, Error> {
     let ci = tokio::task::spawn_blocking(move || {
         state
             .cmdb
             .set_attributes(&id, b.attributes, &actor(b.actor))
     })
     .await??;
-    Ok(Json(json!({ "data": ci })))
+    Ok(Json(Data::new(ci)))
 }
 
 /// `POST /api/v1/cis/{id}/relations`: adds `id --kind--> target`.
@@ -141,7 +106,7 @@ pub async fn add_relation(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<NewRelation>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<Option<CiDetail>>>, Error> {
     let view = id.clone();
     let s = state.clone();
     tokio::task::spawn_blocking(move || {
@@ -150,15 +115,15 @@ pub async fn add_relation(
     })
     .await??;
     let ci = tokio::task::spawn_blocking(move || state.cmdb.detail(&view)).await??;
-    Ok(Json(json!({ "data": ci })))
+    Ok(Json(Data::new(ci)))
 }
 
 /// `DELETE /api/v1/cis/{id}/relations/{kind}/{target}`.
 pub async fn remove_relation(
     State(state): State<Arc<AppState>>,
     Path((id, kind, target)): Path<(String, String, String)>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<()>>, Error> {
     tokio::task::spawn_blocking(move || state.cmdb.remove_relation(&id, &kind, &target, "api"))
         .await??;
-    Ok(Json(json!({ "data": null })))
+    Ok(Json(Data::new(())))
 }

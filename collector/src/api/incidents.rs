@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiJson, AppState};
 use crate::error::Error;
+use tocsin_api_types::cis::actor_or_api;
+use tocsin_api_types::incidents::{IncidentAction, RulesReloaded};
+use tocsin_api_types::{Data, Incident};
 use tocsin_incidents::IncidentFilter;
 use tocsin_model::incident::Status;
 use tocsin_rules::Severity;
@@ -103,39 +105,21 @@ pub async fn detail(
     Ok(Json(json!({ "data": detail })))
 }
 
-/// Body of the incident actions.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Action {
-    /// Who acts (default `api`).
-    #[serde(default)]
-    actor: Option<String>,
-    /// Note (ack, resolve, close) or comment text.
-    #[serde(default, alias = "text")]
-    note: Option<String>,
-    /// Assignee (assign).
-    #[serde(default)]
-    assignee: Option<String>,
-}
-
 /// `POST /api/v1/incidents/{id}/{action}`: ack, assign, comment, resolve, close.
 pub async fn act(
     State(state): State<Arc<AppState>>,
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<Incident>>, Error> {
     let id = parse_id(&id, "incident")?;
     // The body is optional (`ack` needs none); when present it must be valid.
-    let b: Action = if body.iter().all(u8::is_ascii_whitespace) {
-        Action::default()
+    let b: IncidentAction = if body.iter().all(u8::is_ascii_whitespace) {
+        IncidentAction::default()
     } else {
         serde_json::from_slice(&body)
             .map_err(|e| Error::InvalidRequest(format!("invalid JSON body: {e}")))?
     };
-    let actor = b
-        .actor
-        .filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(|| "api".into());
+    let actor = actor_or_api(b.actor);
     let incident = tokio::task::spawn_blocking(move || {
         let m = state.alerting.incidents();
         let note = b.note.as_deref();
@@ -151,7 +135,7 @@ pub async fn act(
         }
     })
     .await??;
-    Ok(Json(json!({ "data": incident })))
+    Ok(Json(Data::new(incident)))
 }
 
 /// `GET /api/v1/maintenance`.
@@ -198,9 +182,11 @@ pub async fn rules(State(state): State<Arc<AppState>>) -> Json<Value> {
 }
 
 /// `POST /api/v1/rules/reload`: re-reads the rules file; on errors the running rules stay.
-pub async fn reload(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
+pub async fn reload(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<Data<RulesReloaded>>, Error> {
     match tokio::task::spawn_blocking(move || state.alerting.reload()).await? {
-        Ok(n) => Ok(Json(json!({ "data": { "rules": n } }))),
+        Ok(rules) => Ok(Json(Data::new(RulesReloaded { rules }))),
         Err(problems) => Err(Error::InvalidRequest(format!(
             "rules file rejected: {}",
             problems.join("; ")

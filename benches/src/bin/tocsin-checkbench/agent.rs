@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use tocsin_agent::checks::{CheckConfig, CheckKind};
+use tocsin_agent::checks::{CheckConfig, CheckKind, ProbeConfig};
 use tocsin_benches::procstat;
 
 use super::*;
@@ -59,16 +59,18 @@ pub(crate) fn agent_config(checks: &[(bool, CheckConfig)], interval: Duration) -
         out.push_str(&format!(
             "\n[[check]]\nname = \"{}\"\nkind = \"{}\"\ninterval = \"{every}\"\ntimeout = \"{}\"\n",
             c.name,
-            c.kind.as_str(),
+            c.kind().as_str(),
             humantime::format_duration(c.timeout)
         ));
-        let target = match c.kind {
+        let target = match c.kind() {
             CheckKind::Http => format!("url = \"{}\"\n", c.target()),
             CheckKind::Tcp => format!("address = \"{}\"\n", c.target()),
             CheckKind::Icmp | CheckKind::Dns => format!("host = \"{}\"\n", c.target()),
         };
         out.push_str(&target);
-        if let Some(ca) = &c.tls_ca_file {
+        if let ProbeConfig::Http(http) = &c.probe
+            && let Some(ca) = &http.tls_ca_file
+        {
             out.push_str(&format!("tls_ca_file = \"{}\"\n", ca.display()));
         }
     }

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use hdrhistogram::Histogram;
-use tocsin_agent::checks::{CheckConfig, CheckKind, CheckTask, Outcome};
-use tocsin_agent::devices::Pinger;
+use tocsin_agent::checks::{CheckConfig, CheckTask, HttpCheckConfig, Outcome};
+use tocsin_agent::ping::Pinger;
 use tocsin_benches::procstat;
 use tokio::sync::Semaphore;
 
@@ -160,8 +160,10 @@ pub(crate) async fn bench(args: &Args) -> Result<bool> {
     let cpu_start = cpu_now();
     let build_start = Instant::now();
     let warm = {
-        let mut c = CheckConfig::new("warm-up", CheckKind::Http);
-        c.url = Some(format!("http://{host}:{}/", servers.http));
+        let c = CheckConfig::new(
+            "warm-up",
+            HttpCheckConfig::new(format!("http://{host}:{}/", servers.http)),
+        );
         CheckTask::new(c, pinger.clone()).map_err(anyhow::Error::msg)?
     };
     let rss_warm = rss();
@@ -171,7 +173,7 @@ pub(crate) async fn bench(args: &Args) -> Result<bool> {
         for https in [false, true] {
             let group: Vec<&CheckConfig> = configs
                 .iter()
-                .filter(|(h, c)| c.kind == kind && *h == https)
+                .filter(|(h, c)| c.kind() == kind && *h == https)
                 .map(|(_, c)| c)
                 .collect();
             if group.is_empty() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use tocsin_agent::checks::{CheckConfig, CheckKind};
+use tocsin_agent::checks::{CheckConfig, HttpCheckConfig, IcmpCheckConfig, TcpCheckConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -211,25 +211,22 @@ impl Servers {
         let [http, https, tcp, icmp] = n;
         let mut out = Vec::with_capacity(http + https + tcp + icmp);
         for i in 0..http {
-            let mut c = CheckConfig::new(&format!("http-{i}"), CheckKind::Http);
-            c.url = Some(format!("http://{host}:{}/http-{i}", self.http));
+            let url = format!("http://{host}:{}/http-{i}", self.http);
+            let c = CheckConfig::new(&format!("http-{i}"), HttpCheckConfig::new(url));
             out.push((false, c));
         }
         for i in 0..https {
-            let mut c = CheckConfig::new(&format!("https-{i}"), CheckKind::Http);
-            c.url = Some(format!("https://{host}:{}/https-{i}", self.https));
-            c.tls_ca_file = Some(self.ca_pem.clone());
-            out.push((true, c));
+            let mut http = HttpCheckConfig::new(format!("https://{host}:{}/https-{i}", self.https));
+            http.tls_ca_file = Some(self.ca_pem.clone());
+            out.push((true, CheckConfig::new(&format!("https-{i}"), http)));
         }
         for i in 0..tcp {
-            let mut c = CheckConfig::new(&format!("tcp-{i}"), CheckKind::Tcp);
-            c.address = Some(format!("{host}:{}", self.tcp));
-            out.push((false, c));
+            let tcp = TcpCheckConfig::new(format!("{host}:{}", self.tcp));
+            out.push((false, CheckConfig::new(&format!("tcp-{i}"), tcp)));
         }
         for i in 0..icmp {
-            let mut c = CheckConfig::new(&format!("icmp-{i}"), CheckKind::Icmp);
-            c.host = Some("127.0.0.1".to_owned());
-            out.push((false, c));
+            let icmp = IcmpCheckConfig::new("127.0.0.1");
+            out.push((false, CheckConfig::new(&format!("icmp-{i}"), icmp)));
         }
         for (_, c) in &mut out {
             c.timeout = timeout;
