@@ -17,7 +17,7 @@ use tocsin_incidents::maintenance::MaintenanceStore;
 use tocsin_incidents::problems::{ProblemConfig, ProblemStore};
 use tocsin_incidents::{IncidentError, IncidentFilter, IncidentManager};
 use tocsin_model::incident::{SYSTEM, Status};
-use tocsin_model::time::now_ms;
+use tocsin_model::time::Clock;
 use tocsin_rules::{AGENT_LOST, Evaluator, NoData, RuleEvent, RuleSet, SeriesInfo};
 use tocsin_storage::{Cf, Db, keys};
 
@@ -32,6 +32,8 @@ pub struct Alerting {
     /// evaluator has moved on, so dropping them could leave an incident open
     /// forever or an outage without one).
     retry: Mutex<Vec<RuleEvent>>,
+    /// The incident manager's clock: startup grace, restore, the evaluation horizon.
+    clock: Clock,
 }
 
 /// Most events kept for retry; beyond it the oldest are dropped (and logged).
@@ -43,14 +45,16 @@ const MAX_RETRY_EVENTS: usize = 100_000;
 const MAX_EVAL_FUTURE_MS: i64 = 60_000;
 
 impl Alerting {
-    /// Alerting with `rules` (already loaded from `rules_file`, if any).
+    /// Alerting with `rules` (already loaded from `rules_file`, if any),
+    /// reading the time from `incidents`' clock.
     pub fn new(
         rules: RuleSet,
         rules_file: Option<PathBuf>,
         incidents: Arc<IncidentManager>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let nodata = NoData::new(rules.no_data, now_ms());
+        let clock = incidents.clock().clone();
+        let nodata = NoData::new(rules.no_data, clock.now_ms());
         Self {
             evaluator: Evaluator::new(rules),
             nodata,
@@ -58,7 +62,14 @@ impl Alerting {
             rules_file,
             metrics,
             retry: Mutex::new(Vec::new()),
+            clock,
         }
+    }
+
+    /// The clock alerting reads (its incident manager's); the server's
+    /// [`tick`](Self::tick) loop reads it too.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Loads the rules file (or the built-ins alone when there is none).
@@ -89,7 +100,7 @@ impl Alerting {
                 .into_iter()
                 .filter(|(k, _)| !k.starts_with(AGENT_LOST)),
         );
-        let now = now_ms();
+        let now = self.clock.now_ms();
         for ci in cmdb.list()? {
             let has_agent = db.get(Cf::Meta, &keys::agent(&ci.id))?.is_some();
             if !has_agent {
@@ -260,6 +271,18 @@ impl AlertingParts {
         metrics: Arc<Metrics>,
         setup: AlertingSetup,
     ) -> anyhow::Result<Self> {
+        Self::open_with_clock(db, cmdb, metrics, setup, Clock::system())
+    }
+
+    /// [`open`](Self::open) with another wall clock, shared by alerting,
+    /// the incident manager and the maintenance windows (tests, simulations).
+    pub fn open_with_clock(
+        db: &Arc<Db>,
+        cmdb: &Arc<Cmdb>,
+        metrics: Arc<Metrics>,
+        setup: AlertingSetup,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         let AlertingSetup {
             rules,
             rules_file,
@@ -267,11 +290,15 @@ impl AlertingParts {
             problems,
             outbox,
         } = setup;
-        let maintenance = Arc::new(MaintenanceStore::open(db.clone())?);
+        let maintenance = Arc::new(MaintenanceStore::open_with_clock(
+            db.clone(),
+            clock.clone(),
+        )?);
         let problems = Arc::new(ProblemStore::open(db.clone(), problems)?);
-        let mut manager = IncidentManager::open(db.clone(), cmdb.clone(), incidents)?
-            .with_suppressor(maintenance.clone())
-            .with_problems(problems.clone());
+        let mut manager =
+            IncidentManager::open_with_clock(db.clone(), cmdb.clone(), incidents, clock)?
+                .with_suppressor(maintenance.clone())
+                .with_problems(problems.clone());
         if let Some(outbox) = outbox {
             manager = manager.with_outbox(outbox);
         }
@@ -288,7 +315,7 @@ impl AlertingParts {
 impl SampleObserver for Alerting {
     fn observe(&self, samples: &[ObservedSample<'_>], received: Instant) {
         let mut events = Vec::new();
-        let horizon = now_ms() + MAX_EVAL_FUTURE_MS;
+        let horizon = self.clock.now_ms() + MAX_EVAL_FUTURE_MS;
         for s in samples.iter().filter(|s| s.ts_ms <= horizon) {
             let info = SeriesInfo {
                 series_id: s.series,
@@ -313,16 +340,25 @@ mod tests {
 
     use super::*;
     use tocsin_incidents::IncidentConfig;
+    use tocsin_model::time::ManualClock;
+
+    /// 2023-11-14T22:13:20Z, where every test's clock starts.
+    const T0: i64 = 1_700_000_000_000;
 
     const RULES: &str = "[defaults]\nenabled = false\n[no_data]\nmin_silence = \"1s\"\nintervals = 1\nstartup_grace = \"1s\"\n";
 
-    fn alerting(db: &Arc<Db>, cmdb: &Arc<Cmdb>) -> Alerting {
-        alerting_with(db, cmdb, RULES)
+    fn alerting(db: &Arc<Db>, cmdb: &Arc<Cmdb>, clock: &ManualClock) -> Alerting {
+        alerting_with(db, cmdb, clock, RULES)
     }
 
-    fn alerting_with(db: &Arc<Db>, cmdb: &Arc<Cmdb>, rules: &str) -> Alerting {
-        let manager =
-            IncidentManager::open(db.clone(), cmdb.clone(), IncidentConfig::default()).unwrap();
+    fn alerting_with(db: &Arc<Db>, cmdb: &Arc<Cmdb>, clock: &ManualClock, rules: &str) -> Alerting {
+        let manager = IncidentManager::open_with_clock(
+            db.clone(),
+            cmdb.clone(),
+            IncidentConfig::default(),
+            clock.clock(),
+        )
+        .unwrap();
         let rules = tocsin_rules::parse(rules).unwrap();
         let a = Alerting::new(rules, None, Arc::new(manager), Arc::new(Metrics::default()));
         a.restore(cmdb, db).unwrap();
@@ -357,9 +393,13 @@ mod tests {
             db.write(b, true).unwrap();
         }
 
-        // First run: both agents stay silent past the grace period.
-        let a = alerting(&db, &cmdb);
-        a.tick(now_ms() + 10_000);
+        // First run: both agents stay silent past the grace period and the
+        // limit (1 s each); lost once the silence is longer than the limit.
+        let clock = ManualClock::new(T0);
+        let a = alerting(&db, &cmdb, &clock);
+        a.tick(clock.advance(1_000));
+        assert!(lost(&a, "agent-1").is_empty(), "silent for just the limit");
+        a.tick(clock.advance(1));
         assert_eq!(lost(&a, "agent-1").len(), 1);
         assert_eq!(lost(&a, "agent-2").len(), 1);
         assert!(
@@ -375,8 +415,8 @@ mod tests {
 
         // After a restart: agent-1's incident is still open (not duplicated),
         // agent-2 is not reported again, the hand-made host still never.
-        let a = alerting(&db, &cmdb);
-        a.tick(now_ms() + 20_000);
+        let a = alerting(&db, &cmdb, &clock);
+        a.tick(clock.advance(10_000));
         assert_eq!(lost(&a, "agent-1").len(), 1);
         assert_eq!(
             lost(&a, "agent-2").len(),
@@ -393,7 +433,7 @@ mod tests {
             ci_id: ci.into(),
             key: dedup_key(rule, ci, &[]),
             object: Vec::new(),
-            at_ms: now_ms(),
+            at_ms: T0,
             kind: EventKind::Firing {
                 severity: Severity::Major,
                 value: 99.0,
@@ -410,8 +450,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(dir.path()).unwrap());
         let cmdb = Arc::new(Cmdb::new(db.clone()));
-        let manager =
-            IncidentManager::open(db.clone(), cmdb.clone(), IncidentConfig::default()).unwrap();
+        let clock = ManualClock::new(T0);
+        let manager = IncidentManager::open_with_clock(
+            db.clone(),
+            cmdb.clone(),
+            IncidentConfig::default(),
+            clock.clock(),
+        )
+        .unwrap();
         manager
             .handle(vec![
                 firing("filesystem_full", "h1"),
@@ -429,6 +475,7 @@ mod tests {
         let a = alerting_with(
             &db,
             &cmdb,
+            &clock,
             "[[rule]]\nname = \"cpu_high\"\nenabled = false\n",
         );
         let inc = |id| a.incidents().get(id).unwrap();
@@ -464,6 +511,7 @@ mod tests {
         let a = alerting_with(
             &db,
             &cmdb,
+            &clock,
             "[[rule]]\nname = \"cpu_high\"\nenabled = false\n",
         );
         assert!(a.incidents().get(1).unwrap().incident.status.is_active());

@@ -210,7 +210,7 @@ async fn alerting_loop(alerting: Arc<Alerting>, mut stop: tokio::sync::watch::Re
         tokio::select! {
             _ = tick.tick() => {
                 let a = alerting.clone();
-                if let Err(e) = tokio::task::spawn_blocking(move || a.tick(tocsin_model::time::now_ms())).await {
+                if let Err(e) = tokio::task::spawn_blocking(move || a.tick(a.clock().now_ms())).await {
                     tracing::error!(error = %e, "alerting tick failed");
                 }
             }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::sla::rfc3339_ms;
-use tocsin_model::time::now_ms;
+use tocsin_model::time::Clock;
 use tocsin_storage::{Cf, Db, StorageError, keys};
 
 /// Longest window accepted: 30 days.
@@ -171,11 +171,18 @@ pub struct MaintenanceStore {
     db: Arc<Db>,
     /// All windows by id; the write lock is held across the RocksDB write.
     windows: RwLock<BTreeMap<u64, MaintenanceWindow>>,
+    /// Stamps new windows and tells which have ended.
+    clock: Clock,
 }
 
 impl MaintenanceStore {
     /// Loads every stored window.
     pub fn open(db: Arc<Db>) -> Result<Self, StorageError> {
+        Self::open_with_clock(db, Clock::system())
+    }
+
+    /// [`open`](Self::open) with another wall clock (tests, simulations).
+    pub fn open_with_clock(db: Arc<Db>, clock: Clock) -> Result<Self, StorageError> {
         let mut windows = BTreeMap::new();
         for item in db.iter_prefix(Cf::Incidents, &[keys::MAINTENANCE]) {
             let (key, value) = item?;
@@ -194,6 +201,7 @@ impl MaintenanceStore {
         Ok(Self {
             db,
             windows: RwLock::new(windows),
+            clock,
         })
     }
 
@@ -201,7 +209,7 @@ impl MaintenanceStore {
     pub fn add(&self, new: NewWindow) -> Result<MaintenanceWindow, MaintenanceError> {
         let mut windows = self.windows.write();
         let id = windows.last_key_value().map_or(1, |(id, _)| id + 1);
-        let window = new.check(id, now_ms())?;
+        let window = new.check(id, self.clock.now_ms())?;
         let mut batch = self.db.tx();
         let value = serde_json::to_vec(&window)
             .map_err(|e| StorageError::Corrupt(format!("maintenance window {id}: {e}")))?;
@@ -264,11 +272,15 @@ impl super::hooks::Suppressor for MaintenanceStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tocsin_model::time::ManualClock;
 
     const HOUR: i64 = 3_600_000;
+    /// 2023-11-14T22:13:20Z, the time of every test's clock.
+    const NOW: i64 = 1_700_000_000_000;
 
     fn store(dir: &std::path::Path) -> MaintenanceStore {
-        MaintenanceStore::open(Arc::new(Db::open(dir).unwrap())).unwrap()
+        let clock = ManualClock::new(NOW).clock();
+        MaintenanceStore::open_with_clock(Arc::new(Db::open(dir).unwrap()), clock).unwrap()
     }
 
     fn new(ci_id: Option<&str>, ci_class: Option<&str>, starts_at: i64, ends_at: i64) -> NewWindow {
@@ -285,7 +297,7 @@ mod tests {
     #[test]
     fn add_list_survive_restart_and_delete() {
         let dir = tempfile::tempdir().unwrap();
-        let now = now_ms();
+        let now = NOW;
         let (a, b) = {
             let s = store(dir.path());
             let a = s.add(new(Some("h1"), None, now, now + HOUR)).unwrap();
@@ -293,7 +305,7 @@ mod tests {
                 .add(new(None, Some("switch"), now, now + 2 * HOUR))
                 .unwrap();
             assert_eq!((a.id, b.id), (1, 2));
-            assert!(a.created_at >= now);
+            assert_eq!(a.created_at, now);
             assert_eq!(s.list(), vec![a.clone(), b.clone()]);
             (a, b)
         };
@@ -316,7 +328,7 @@ mod tests {
     fn active_matches_ci_class_and_time() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        let now = now_ms();
+        let now = NOW;
         let (start, end) = (now + HOUR, now + 3 * HOUR);
         let by_ci = s.add(new(Some("h1"), None, start, end)).unwrap();
         let by_class = s.add(new(None, Some("switch"), start, end + HOUR)).unwrap();
@@ -352,7 +364,7 @@ mod tests {
     fn validation_names_every_field() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        let now = now_ms();
+        let now = NOW;
         let invalid = |w: NewWindow| match s.add(w) {
             Err(MaintenanceError::Invalid(m)) => m,
             other => panic!("expected invalid, got {other:?}"),

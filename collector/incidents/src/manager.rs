@@ -21,10 +21,8 @@ use super::topology;
 use tocsin_cmdb::Cmdb;
 use tocsin_model::event::Severity;
 use tocsin_model::incident::{Incident, SYSTEM, Status, TimelineEntry, TimelineKind};
+use tocsin_model::time::Clock;
 use tocsin_storage::{Db, StorageError};
-
-/// A source of wall-clock time in ms (replaceable in tests).
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// See the module docs of [`crate`].
 pub struct IncidentManager {
@@ -92,7 +90,7 @@ impl IncidentManager {
         cmdb: Arc<Cmdb>,
         config: IncidentConfig,
     ) -> Result<Self, StorageError> {
-        Self::open_with_clock(db, cmdb, config, Arc::new(tocsin_model::time::now_ms))
+        Self::open_with_clock(db, cmdb, config, Clock::system())
     }
 
     /// [`open`](Self::open) with another wall clock (tests, simulations).
@@ -103,7 +101,7 @@ impl IncidentManager {
         clock: Clock,
     ) -> Result<Self, StorageError> {
         let store = Store::new(db);
-        let state = State::load(&store, &config, clock())?;
+        let state = State::load(&store, &config, clock.now_ms())?;
         tracing::info!(
             live = state.live.len(),
             next_id = state.next_id,
@@ -154,7 +152,13 @@ impl IncidentManager {
     }
 
     pub(super) fn now(&self) -> i64 {
-        (self.clock)()
+        self.clock.now_ms()
+    }
+
+    /// The wall clock the manager reads (the system clock unless
+    /// [`open_with_clock`](Self::open_with_clock) gave another).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// What the suppressor says about `inc` at `now` (its reason, or `None`

@@ -8,7 +8,6 @@ mod topology;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use serde_json::{Value, json};
 
@@ -16,6 +15,7 @@ use super::{IncidentConfig, IncidentDetail, IncidentManager};
 use tocsin_cmdb::Cmdb;
 use tocsin_model::event::{EventKind, RuleEvent, Severity, dedup_key};
 use tocsin_model::incident::TimelineKind;
+use tocsin_model::time::ManualClock;
 use tocsin_storage::Db;
 
 /// 2023-11-14T22:13:20Z.
@@ -27,7 +27,7 @@ pub struct Fixture {
     _dir: tempfile::TempDir,
     pub db: Arc<Db>,
     pub cmdb: Arc<Cmdb>,
-    pub clock: Arc<AtomicI64>,
+    pub clock: ManualClock,
     pub config: IncidentConfig,
     pub mgr: IncidentManager,
 }
@@ -41,7 +41,7 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(dir.path()).unwrap());
         let cmdb = Arc::new(Cmdb::new(db.clone()));
-        let clock = Arc::new(AtomicI64::new(T0));
+        let clock = ManualClock::new(T0);
         let mgr = Self::manager(&db, &cmdb, &clock, &config);
         Self {
             _dir: dir,
@@ -56,17 +56,11 @@ impl Fixture {
     fn manager(
         db: &Arc<Db>,
         cmdb: &Arc<Cmdb>,
-        clock: &Arc<AtomicI64>,
+        clock: &ManualClock,
         config: &IncidentConfig,
     ) -> IncidentManager {
-        let c = clock.clone();
-        IncidentManager::open_with_clock(
-            db.clone(),
-            cmdb.clone(),
-            config.clone(),
-            Arc::new(move || c.load(Ordering::SeqCst)),
-        )
-        .unwrap()
+        IncidentManager::open_with_clock(db.clone(), cmdb.clone(), config.clone(), clock.clock())
+            .unwrap()
     }
 
     /// Opens a new manager on the same store, configured by `setup`.
@@ -85,7 +79,7 @@ impl Fixture {
     }
 
     pub fn advance(&self, ms: i64) -> i64 {
-        self.clock.fetch_add(ms, Ordering::SeqCst) + ms
+        self.clock.advance(ms)
     }
 
     /// Creates a host CI with people's attributes.

@@ -5,7 +5,7 @@
 //! - [`event`]: severities and the rule events the rules hand to incidents;
 //! - [`ci`]: configuration items, their relations and change records;
 //! - [`incident`]: incidents, their SLA state and timeline;
-//! - [`time`]: Unix milliseconds, RFC 3339 text and date math;
+//! - [`time`]: Unix milliseconds, the injectable [`time::Clock`], RFC 3339 text and date math;
 //! - [`prom_time`]: Prometheus' time, duration and value text formats;
 //! - [`error`]: the kinds every crate's errors are sorted into.
 

@@ -1,6 +1,9 @@
 //! Time as the collector writes it: Unix milliseconds in memory, RFC 3339
 //! text in JSON, and the proleptic Gregorian date math under both.
 
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch.
@@ -8,6 +11,85 @@ pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A source of wall-clock time in Unix ms, handed to the logic that depends
+/// on it (SLA escalation, no-data detection, reminders, retries) so tests
+/// can drive time by hand. Cheap to clone; clones read the same source.
+///
+/// [`Clock::system`] (also the [`Default`]) reads the system clock;
+/// [`ManualClock::clock`] one that moves only when told to.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    /// The system clock ([`now_ms`]).
+    pub fn system() -> Self {
+        Self(Arc::new(now_ms))
+    }
+
+    /// A clock reading `f` (simulations, or a clock offset from another).
+    pub fn from_fn(f: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// The time now, Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Clock").field(&self.now_ms()).finish()
+    }
+}
+
+/// A clock that stands still until it is [set](ManualClock::set) or
+/// [advanced](ManualClock::advance): tests and simulations. Clones share
+/// the time, so a test keeps one and hands [`ManualClock::clock`] to the
+/// code under test.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    /// A clock standing at `start_ms`.
+    pub fn new(start_ms: i64) -> Self {
+        Self(Arc::new(AtomicI64::new(start_ms)))
+    }
+
+    /// The time now, Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Moves the clock to `ms` (backwards too: a clock step).
+    pub fn set(&self, ms: i64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+
+    /// Moves the clock on by `ms` and returns the new time.
+    pub fn advance(&self, ms: i64) -> i64 {
+        self.0.fetch_add(ms, Ordering::SeqCst) + ms
+    }
+
+    /// A [`Clock`] reading this one.
+    pub fn clock(&self) -> Clock {
+        let time = self.0.clone();
+        Clock::from_fn(move || time.load(Ordering::SeqCst))
+    }
+}
+
+impl From<ManualClock> for Clock {
+    fn from(manual: ManualClock) -> Self {
+        manual.clock()
+    }
 }
 
 /// RFC 3339 UTC text with millisecond precision for a Unix time in ms (negative clamps to the epoch).
@@ -176,6 +258,28 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 #[cfg(test)]
 mod tests {
+    use super::{Clock, ManualClock, now_ms};
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told_and_its_clocks_follow() {
+        let manual = ManualClock::new(1_000);
+        let clock = manual.clock();
+        let copy = clock.clone();
+        assert_eq!(clock.now_ms(), 1_000);
+        assert_eq!(manual.advance(500), 1_500);
+        assert_eq!((clock.now_ms(), copy.now_ms()), (1_500, 1_500));
+        manual.set(200);
+        assert_eq!(Clock::from(manual.clone()).now_ms(), 200);
+        assert_eq!(format!("{clock:?}"), "Clock(200)");
+    }
+
+    #[test]
+    fn the_system_clock_reads_now() {
+        let before = now_ms();
+        let read = Clock::default().now_ms();
+        assert!(read >= before && read <= now_ms(), "{before} {read}");
+    }
+
     #[test]
     fn formats_rfc3339() {
         assert_eq!(

@@ -22,3 +22,5 @@ pub use worker::AttemptObserver;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod worker_tests;

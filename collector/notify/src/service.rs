@@ -15,7 +15,7 @@ use super::{Notification, NotifyConfig, NotifyEvent};
 use crate::error::NotifyError;
 use tocsin_incidents::store::Store;
 use tocsin_incidents::{Incident, IncidentManager, OutboxHook};
-use tocsin_model::time::now_ms;
+use tocsin_model::time::Clock;
 use tocsin_storage::{Db, StorageError};
 
 /// The receivers by name, with one HTTP client.
@@ -43,12 +43,23 @@ pub struct Notifications {
     outbox: Arc<Outbox>,
     notifier: Arc<Notifier>,
     receivers: Arc<Receivers>,
+    clock: Clock,
 }
 
 impl Notifications {
     /// Opens the outbox in `db` (picking up what was not delivered before a
     /// restart) and builds the receivers. Blocking.
     pub fn open(db: Arc<Db>, config: NotifyConfig) -> Result<Self, NotifyError> {
+        Self::open_with_clock(db, config, Clock::system())
+    }
+
+    /// [`open`](Self::open) with another wall clock, which the worker
+    /// ([`worker`](Self::worker)) reads too (tests, simulations).
+    pub fn open_with_clock(
+        db: Arc<Db>,
+        config: NotifyConfig,
+        clock: Clock,
+    ) -> Result<Self, NotifyError> {
         let by_name = build_receivers(config.receiver.clone()).map_err(|p| {
             NotifyError::Config(format!("invalid [notify] receivers:\n  {}", p.join("\n  ")))
         })?;
@@ -65,6 +76,7 @@ impl Notifications {
             outbox,
             notifier,
             receivers: Arc::new(Receivers { by_name, client }),
+            clock,
         })
     }
 
@@ -84,6 +96,7 @@ impl Notifications {
             reminders,
         )
         .with_group_window(self.notifier.group_window_ms())
+        .with_clock(self.clock.clone())
     }
 
     /// Runs the worker, counting attempts in `metrics`, until `shutdown` turns true.
@@ -111,7 +124,7 @@ impl Notifications {
     /// Makes a failed notification due again.
     pub fn retry(&self, id: u64) -> Result<OutboxRecord, NotifyError> {
         self.outbox
-            .retry(id, now_ms())?
+            .retry(id, self.clock.now_ms())?
             .ok_or_else(|| NotifyError::NotFound(format!("no notification with id {id}")))
     }
 
@@ -132,7 +145,7 @@ impl Notifications {
                 "no receiver named {receiver:?}"
             )));
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let n = Notification {
             id: 0,
             idempotency_key: format!("{receiver}/test/{now}"),

@@ -12,9 +12,12 @@ use super::{NotifyEvent, RetryConfig};
 use tocsin_cmdb::Cmdb;
 use tocsin_incidents::store::Store;
 use tocsin_incidents::{IncidentConfig, IncidentManager};
-use tocsin_model::time::now_ms;
+use tocsin_model::time::ManualClock;
 use tocsin_model::{EventKind, RuleEvent, Severity, dedup_key};
 use tocsin_storage::Db;
+
+/// 2023-11-14T22:13:20Z, where every fixture's clock stands.
+const T0: i64 = 1_700_000_000_000;
 
 fn firing(rule: &str, ci: &str, severity: Severity) -> RuleEvent {
     RuleEvent {
@@ -22,7 +25,7 @@ fn firing(rule: &str, ci: &str, severity: Severity) -> RuleEvent {
         ci_id: ci.into(),
         key: dedup_key(rule, ci, &[]),
         object: Vec::new(),
-        at_ms: now_ms(),
+        at_ms: T0,
         kind: EventKind::Firing {
             severity,
             value: 99.0,
@@ -46,6 +49,7 @@ struct Fixture {
     db: Arc<Db>,
     outbox: Arc<Outbox>,
     manager: IncidentManager,
+    clock: ManualClock,
 }
 
 fn fixture() -> Fixture {
@@ -72,14 +76,21 @@ fn fixture_with_window(group_window_ms: i64) -> Fixture {
     };
     let notifier = Arc::new(Notifier::new(rules, outbox.clone(), Store::new(db.clone())));
     let cmdb = Arc::new(Cmdb::new(db.clone()));
-    let manager = IncidentManager::open(db.clone(), cmdb, IncidentConfig::default())
-        .unwrap()
-        .with_outbox(notifier);
+    let clock = ManualClock::new(T0);
+    let manager = IncidentManager::open_with_clock(
+        db.clone(),
+        cmdb,
+        IncidentConfig::default(),
+        clock.clock(),
+    )
+    .unwrap()
+    .with_outbox(notifier);
     Fixture {
         _dir: dir,
         db,
         outbox,
         manager,
+        clock,
     }
 }
 
@@ -273,7 +284,7 @@ fn openings_within_the_window_travel_together_and_are_not_sent_twice() {
         .handle(vec![firing("disk_full", "h2", Severity::Warning)])
         .unwrap();
     assert!(
-        f.outbox.take_due(now_ms()).is_none(),
+        f.outbox.take_due(f.clock.now_ms()).is_none(),
         "openings wait out the window"
     );
     let lead = f.outbox.take_due(i64::MAX).unwrap();
@@ -309,7 +320,10 @@ fn a_receiver_hears_an_incidents_events_in_order() {
     f.manager.handle(vec![resolved("disk_full", "h1")]).unwrap();
     // The opening waits out the grouping window; the resolution is due now
     // but must not overtake it.
-    let resolved_id = f.outbox.take_due(now_ms()).expect("resolution due at once");
+    let resolved_id = f
+        .outbox
+        .take_due(f.clock.now_ms())
+        .expect("resolution due at once");
     let resolution = f.outbox.get(resolved_id).unwrap().unwrap();
     assert_eq!(resolution.notification.event, NotifyEvent::Resolved);
     assert!(f.outbox.waits_for_earlier(&resolution));
@@ -318,7 +332,12 @@ fn a_receiver_hears_an_incidents_events_in_order() {
     let opening = f.outbox.get(opened_id).unwrap().unwrap();
     assert!(!f.outbox.waits_for_earlier(&opening));
     let retry = RetryConfig::default();
-    let delivered = apply(opening, DeliveryOutcome::Delivered, &retry, now_ms());
+    let delivered = apply(
+        opening,
+        DeliveryOutcome::Delivered,
+        &retry,
+        f.clock.now_ms(),
+    );
     f.outbox.update(&delivered).unwrap();
     assert!(
         !f.outbox.waits_for_earlier(&resolution),

@@ -19,7 +19,7 @@ use super::outbox::{DeliveryStatus, Outbox, OutboxRecord};
 use super::reminders::Reminders;
 use super::{Notification, NotifyEvent, RetryConfig};
 use tocsin_incidents::IncidentManager;
-use tocsin_model::time::now_ms;
+use tocsin_model::time::Clock;
 
 /// Where the worker counts its delivery attempts (the collector's
 /// `tocsin_notification_attempts_total{receiver,outcome}`).
@@ -56,6 +56,7 @@ pub struct Worker {
     reminders: Option<Reminders>,
     group_window_ms: i64,
     metrics: Option<Arc<dyn AttemptObserver>>,
+    clock: Clock,
 }
 
 impl Worker {
@@ -75,7 +76,17 @@ impl Worker {
             reminders,
             group_window_ms: 0,
             metrics: None,
+            clock: Clock::system(),
         }
+    }
+
+    /// Reads the time from `clock` instead of the system clock: what is due,
+    /// when to retry, when reminders are owed. The worker still waits on
+    /// tokio's timer between looks (at most a second), so a test drives it
+    /// with a [`tocsin_model::time::ManualClock`] on a paused runtime.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Counts every attempt in `metrics`.
@@ -100,9 +111,10 @@ impl Worker {
             manager: self.manager.clone(),
             retry: self.retry.clone(),
             group_window_ms: self.group_window_ms,
+            clock: self.clock.clone(),
         });
         loop {
-            let now = now_ms();
+            let now = self.clock.now_ms();
             if let Some(r) = &mut self.reminders {
                 r.tick(&self.manager, &self.outbox, now);
             }
@@ -139,6 +151,7 @@ struct Shared {
     manager: Arc<IncidentManager>,
     retry: RetryConfig,
     group_window_ms: i64,
+    clock: Clock,
 }
 
 impl Shared {
@@ -150,7 +163,8 @@ impl Shared {
             Ok(Some(rec)) if rec.status == DeliveryStatus::Pending => {
                 if self.outbox.waits_for_earlier(&rec) {
                     // Receivers hear an incident's events in order.
-                    self.outbox.reschedule(id, now_ms() + ORDER_WAIT_MS);
+                    self.outbox
+                        .reschedule(id, self.clock.now_ms() + ORDER_WAIT_MS);
                     return None;
                 }
                 Some(self.gather_group(rec))
@@ -174,7 +188,8 @@ impl Shared {
             };
             m.attempt(&rec.notification.receiver, label);
         }
-        let rec = apply(rec, outcome, &self.retry, now_ms());
+        let now = self.clock.now_ms();
+        let rec = apply(rec, outcome, &self.retry, now);
         let outbox = self.outbox.clone();
         let stored = rec.clone();
         let saved = tokio::task::spawn_blocking(move || outbox.update(&stored)).await;
@@ -187,11 +202,11 @@ impl Shared {
             let backoff = self.retry.backoff(rec.attempts.max(1), None);
             self.outbox.reschedule(
                 id,
-                now_ms() + i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX / 2),
+                self.clock.now_ms() + i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX / 2),
             );
             return;
         }
-        log(&rec);
+        log(&rec, now);
         if rec.notification.event != NotifyEvent::Test
             && (rec.status != DeliveryStatus::Pending || rec.attempts == 1)
         {
@@ -268,7 +283,7 @@ pub fn apply(
     rec
 }
 
-fn log(rec: &OutboxRecord) {
+fn log(rec: &OutboxRecord, now: i64) {
     let n = &rec.notification;
     let (id, incident, receiver, event) = (n.id, n.incident.id, &n.receiver, n.event.as_str());
     let error = rec.last_error.as_deref().unwrap_or("");
@@ -290,7 +305,7 @@ fn log(rec: &OutboxRecord) {
             event,
             attempts = rec.attempts,
             error,
-            retry_in_ms = rec.next_attempt_at - now_ms(),
+            retry_in_ms = rec.next_attempt_at - now,
             "notification not delivered; will retry"
         ),
         DeliveryStatus::Failed => tracing::error!(
