@@ -22,6 +22,10 @@ pub struct CollectorConfig {
     pub grpc_addr: SocketAddr,
     /// Address of the HTTP API, query API, `/metrics` and `/healthz`.
     pub http_addr: SocketAddr,
+    /// Once both servers listen, write their bound addresses to this file as
+    /// JSON, `{"grpc":"127.0.0.1:7070","http":"127.0.0.1:7080"}`, replacing it
+    /// atomically: for supervisors and tests that bind port 0.
+    pub ready_file: Option<PathBuf>,
     /// Storage tuning.
     pub storage: StorageConfig,
     /// Limits on ingested data.
@@ -45,6 +49,7 @@ impl Default for CollectorConfig {
             data_dir: PathBuf::from("./tocsin-data"),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 7070)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 7080)),
+            ready_file: None,
             storage: StorageConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),

@@ -1,6 +1,7 @@
 //! Wires the collector together and runs it until shutdown.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +18,9 @@ use tocsin_cmdb::Cmdb;
 use tocsin_notify::Notifications;
 use tocsin_storage::{Storage, StorageOptions};
 
-/// A running collector's addresses (useful when bound to port 0).
-#[derive(Debug, Clone, Copy)]
+/// A running collector's addresses (useful when bound to port 0); the
+/// `ready_file` holds them as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BoundAddrs {
     /// gRPC ingest.
     pub grpc: SocketAddr,
@@ -26,8 +28,23 @@ pub struct BoundAddrs {
     pub http: SocketAddr,
 }
 
+impl BoundAddrs {
+    /// Writes the addresses as one JSON object to `path`, through a
+    /// temporary file beside it and a rename, so a reader sees either no
+    /// file, the old one, or the whole new one.
+    pub fn write_ready_file(&self, path: &Path) -> std::io::Result<()> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let json = serde_json::to_string(self).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, json + "\n")?;
+        std::fs::rename(&tmp, path)
+    }
+}
+
 /// Opens the store, binds both servers and runs until `shutdown` resolves;
-/// then writes a final checkpoint. `on_bound` learns the addresses.
+/// then writes a final checkpoint. `on_bound` learns the addresses, after
+/// they were written to `config.ready_file` if one is set.
 pub async fn run(
     config: CollectorConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -73,6 +90,11 @@ pub async fn run(
         http: http_listener.local_addr()?,
     };
     tracing::info!(grpc = %bound.grpc, http = %bound.http, data_dir = %config.data_dir.display(), "collector listening");
+    if let Some(path) = &config.ready_file {
+        bound
+            .write_ready_file(path)
+            .map_err(|e| anyhow::anyhow!("cannot write ready_file {}: {e}", path.display()))?;
+    }
     on_bound(bound);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -224,5 +246,52 @@ async fn alerting_loop(alerting: Arc<Alerting>, mut stop: tokio::sync::watch::Re
             }
             _ = stop.wait_for(|s| *s) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_file_holds_the_addresses_and_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ready.json");
+        let first = BoundAddrs {
+            grpc: "127.0.0.1:40001".parse().unwrap(),
+            http: "127.0.0.1:40002".parse().unwrap(),
+        };
+        first.write_ready_file(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "{\"grpc\":\"127.0.0.1:40001\",\"http\":\"127.0.0.1:40002\"}\n"
+        );
+        let second = BoundAddrs {
+            grpc: "[::1]:7070".parse().unwrap(),
+            ..first
+        };
+        second.write_ready_file(&path).unwrap();
+        let read: BoundAddrs = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(read, second);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["ready.json"], "no temporary file left behind");
+    }
+
+    #[test]
+    fn an_unwritable_ready_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let addrs = BoundAddrs {
+            grpc: "127.0.0.1:1".parse().unwrap(),
+            http: "127.0.0.1:2".parse().unwrap(),
+        };
+        assert!(
+            addrs
+                .write_ready_file(&dir.path().join("missing/ready.json"))
+                .is_err()
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! Fake notification receivers for the end-to-end tests: a recording HTTP
-//! server answering from a programmable script, and a tiny SMTP sink that
-//! records the messages it is given.
+//! Fake notification receivers: a recording HTTP server answering from a
+//! programmable script, and a tiny SMTP sink that records the messages it is
+//! given. The HTTP one is the only recording HTTP receiver of the workspace:
+//! the end-to-end tests and `tocsin-notify`'s delivery tests both use it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -24,16 +25,25 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Response body.
     pub body: String,
+    /// How long the server waits before answering (after recording the request).
+    pub delay: Duration,
 }
 
 impl Reply {
-    /// An answer with `status` and `body`.
+    /// An answer with `status` and `body`, given at once.
     pub fn new(status: u16, body: &str) -> Self {
         Self {
             status,
             headers: Vec::new(),
             body: body.to_string(),
+            delay: Duration::ZERO,
         }
+    }
+
+    /// The same answer, given only after `delay` (a slow receiver).
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
     }
 
     /// Adds a response header.
@@ -112,7 +122,11 @@ impl HttpReceiver {
         let app = axum::Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let st = st.clone();
-                async move { handle(&st, method, uri, headers, body) }
+                async move {
+                    let (delay, resp) = handle(&st, method, uri, headers, body);
+                    tokio::time::sleep(delay).await;
+                    resp
+                }
             },
         );
         tokio::spawn(async move {
@@ -124,6 +138,11 @@ impl HttpReceiver {
     /// `http://127.0.0.1:<port><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Queues answers given before falling back to the default one.
@@ -187,13 +206,15 @@ impl HttpReceiver {
     }
 }
 
+/// Records one request and builds its answer; returns how long to wait
+/// before giving it.
 fn handle(
     st: &Mutex<HttpState>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> (Duration, Response) {
     let mut s = st.lock().unwrap();
     let reply = s
         .script
@@ -234,7 +255,7 @@ fn handle(
             resp.headers_mut().insert(k, v);
         }
     }
-    resp
+    (reply.delay, resp)
 }
 
 /// One message the SMTP sink accepted.

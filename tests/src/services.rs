@@ -204,8 +204,14 @@ pub use crate::tls_server::TlsServer;
 
 /// A loopback TCP port with nothing listening: bound to `127.0.0.1:0`, then
 /// released, so connecting to it is refused (unless someone grabs it meanwhile).
+///
+/// The one pre-picked port the harness keeps on purpose: a port nobody
+/// listens on cannot be learnt from a process, because no process binds it.
 pub fn closed_port() -> u16 {
-    crate::free_port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding 127.0.0.1:0")
 }
 
 #[cfg(test)]

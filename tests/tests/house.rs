@@ -28,6 +28,9 @@ const FLOW: &[&str] = &[
     "tocsin-benches",
 ];
 
+/// The shared test harness crate, which other crates may take as a dev-dependency.
+const SHARED_HARNESS: &str = "tocsin-e2e";
+
 /// Longest allowed source file, in lines.
 const MAX_LINES: usize = 600;
 
@@ -95,9 +98,11 @@ fn workspace_crates_depend_only_downward_along_the_flow() {
         };
         for dep in p["dependencies"].as_array().into_iter().flatten() {
             let dep_name = dep["name"].as_str().unwrap_or_default();
-            // The end-to-end harness (snmpd, receivers, processes) is shared by
-            // every crate's tests: a dev-dependency on it is not part of the flow.
-            if dep_name == "tocsin-e2e" && dep["kind"] == "dev" {
+            // tocsin-e2e is the shared test harness (processes, recording
+            // receivers): any crate's tests may use it, so a dev-dependency
+            // on it is no edge of the flow. It stays harmless because it
+            // depends on no collector crate (checked below).
+            if dep_name == SHARED_HARNESS && dep["kind"] == "dev" {
                 continue;
             }
             if let Some(theirs) = rank(dep_name)
@@ -108,6 +113,31 @@ fn workspace_crates_depend_only_downward_along_the_flow() {
         }
     }
     assert!(upward.is_empty(), "upward crate edges: {upward:?}");
+}
+
+#[test]
+fn the_shared_test_harness_depends_on_no_collector_crate() {
+    let meta = metadata();
+    let packages = meta["packages"].as_array().expect("packages");
+    let harness = packages
+        .iter()
+        .find(|p| p["name"] == SHARED_HARNESS)
+        .expect("the harness crate is a workspace member");
+    let collector_crates = &FLOW[FLOW.iter().position(|n| *n == "tocsin-model").unwrap()
+        ..=FLOW.iter().position(|n| *n == "tocsinctl").unwrap()];
+    // Every kind (normal, dev, build): collector crates take the harness as
+    // a dev-dependency, so the harness must never lead back to them.
+    let bad: Vec<&str> = harness["dependencies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["name"].as_str())
+        .filter(|name| collector_crates.contains(name))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{SHARED_HARNESS} depends on collector crates: {bad:?}"
+    );
 }
 
 #[test]

@@ -241,9 +241,9 @@ async fn a_device_that_stops_answering_opens_one_unreachable_incident_and_recove
 async fn a_link_down_trap_opens_the_interface_incident_before_the_next_poll() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let snmpd = Snmpd::start(dir.path(), "").await?;
-    let trap_port = std::net::UdpSocket::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    // The agent refuses `traps.listen` on port 0 (devices need a fixed trap
+    // destination), so this port is picked before the agent starts.
+    let trap_port = tocsin_e2e::process::pre_picked_udp_port();
     let mut targets = snmpd.v2c_target("sw-trap", COMMUNITY, "icmp = false");
     // One poll now, the next one only in ten minutes.
     targets = targets.replace("interval = \"2s\"", "interval = \"10m\"");

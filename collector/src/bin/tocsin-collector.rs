@@ -26,6 +26,11 @@ struct Args {
     /// HTTP API address (config key `http_addr`, default 127.0.0.1:7080).
     #[arg(long)]
     http_addr: Option<SocketAddr>,
+    /// Once listening, write the bound addresses as JSON to this file
+    /// (config key `ready_file`); with port 0 in the addresses, this is how
+    /// a supervisor learns the ports.
+    #[arg(long, value_name = "FILE")]
+    ready_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,9 @@ fn main() -> ExitCode {
     }
     if let Some(a) = args.http_addr {
         config.http_addr = a;
+    }
+    if let Some(f) = args.ready_file {
+        config.ready_file = Some(f);
     }
     if let Err(problems) = config.validate() {
         eprintln!(

@@ -1,34 +1,18 @@
 //! `--agent`: the real agent with hundreds of checks against the targets,
 //! reporting into a real collector; its VmRSS, VmHWM and CPU over time.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use tocsin_agent::checks::{CheckConfig, CheckKind, ProbeConfig};
 use tocsin_benches::procstat;
+use tocsin_e2e::{Collector, CollectorSpec, Proc};
 
 use super::*;
 use crate::inprocess::mb;
 use crate::servers::Servers;
-
-/// A free loopback TCP port.
-pub(crate) fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// A child process killed (SIGKILL) and reaped when dropped.
-pub(crate) struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub(crate) fn sibling(explicit: Option<&PathBuf>, name: &str) -> Result<PathBuf> {
     match explicit {
@@ -38,17 +22,6 @@ pub(crate) fn sibling(explicit: Option<&PathBuf>, name: &str) -> Result<PathBuf>
             .context("no parent directory of this binary")?
             .join(name)),
     }
-}
-
-pub(crate) fn spawn_logged(mut cmd: Command, log: &Path) -> Result<Proc> {
-    let file = std::fs::File::create(log)?;
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .spawn()
-        .with_context(|| format!("starting {cmd:?}"))?;
-    Ok(Proc(child))
 }
 
 /// The agent's config: `interval`, then one `[[check]]` per check.
@@ -95,43 +68,28 @@ pub(crate) async fn agent(args: &Args) -> Result<bool> {
         args.timeout.min(args.agent_interval),
     );
     let dir = tempfile::tempdir()?;
-    let (grpc, http) = (free_port()?, free_port()?);
-    let mut cmd = Command::new(sibling(args.collector_bin.as_ref(), "tocsin-collector")?);
-    cmd.arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["--grpc-addr", &format!("127.0.0.1:{grpc}")])
-        .args(["--http-addr", &format!("127.0.0.1:{http}")])
-        .env("RUST_LOG", "info");
-    let collector = spawn_logged(cmd, &dir.path().join("collector.log"))?;
-    let api = format!("http://127.0.0.1:{http}");
+    let collector = Collector::launch(CollectorSpec::new(
+        sibling(args.collector_bin.as_ref(), "tocsin-collector")?,
+        &dir.path().join("data"),
+        dir.path(),
+    ))
+    .await?;
+    let api = collector.http_url.clone();
     let web = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = web.get(format!("{api}/healthz")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "the collector did not become healthy; see its log"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     let config = dir.path().join("agent.toml");
     std::fs::write(&config, agent_config(&checks, args.agent_interval))?;
     let log = dir.path().join("agent.log");
     let mut cmd = Command::new(sibling(args.agent_bin.as_ref(), "tocsin-agent")?);
-    cmd.args(["--collector", &format!("http://127.0.0.1:{grpc}")])
+    cmd.args(["--collector", &collector.grpc_url])
         .arg("--state-dir")
         .arg(dir.path().join("agent"))
         .arg("--config")
         .arg(&config)
         .env("RUST_LOG", "info");
     let started = Instant::now();
-    let agent = spawn_logged(cmd, &log)?;
-    let pid = agent.0.id();
+    let agent = Proc::spawn(cmd, log.clone())?;
+    let pid = agent.pid();
     println!(
         "agent pid={pid} checks: http={} https={} tcp={} icmp={} interval={} for {}; collector pid={} \
          server pid={}",
@@ -141,7 +99,7 @@ pub(crate) async fn agent(args: &Args) -> Result<bool> {
         args.agent_icmp,
         humantime::format_duration(args.agent_interval),
         humantime::format_duration(args.agent_duration),
-        collector.0.id(),
+        collector.proc.pid(),
         servers.pid(),
     );
 
@@ -163,7 +121,7 @@ pub(crate) async fn agent(args: &Args) -> Result<bool> {
             mb(mem.peak),
             cpu.as_secs_f64(),
             (cpu - last_cpu).as_secs_f64(),
-            procstat::cpu_time(collector.0.id())
+            procstat::cpu_time(collector.proc.pid())
                 .map_or("-".to_owned(), |d| format!("{:.2}s", d.as_secs_f64())),
             procstat::cpu_time(servers.pid())
                 .map_or("-".to_owned(), |d| format!("{:.2}s", d.as_secs_f64())),

@@ -1,17 +1,24 @@
-//! Delivery against real local receivers: an axum HTTP server and a tiny
-//! SMTP sink, both on 127.0.0.1.
+//! Delivery against real local receivers: the workspace's recording HTTP
+//! receiver (`tocsin_e2e::receivers::HttpReceiver`) and a tiny SMTP sink,
+//! both on 127.0.0.1.
 
 use std::time::Duration;
 
+use tocsin_e2e::receivers::{HttpReceiver, Reply};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use super::testutil::{Answer, TestServer, config, hmac_sha256_hex, notification};
+use super::testutil::{config, hmac_sha256_hex, notification};
 use super::{DeliveryOutcome, Receiver, http};
 use crate::NotifyEvent;
 
 fn receiver(toml_text: &str) -> Receiver {
     Receiver::new(config(toml_text)).unwrap()
+}
+
+/// A recording receiver answering `reply` to everything.
+async fn recording(reply: Reply) -> HttpReceiver {
+    HttpReceiver::start_with(reply).await.unwrap()
 }
 
 fn webhook(base: &str, extra: &str) -> Receiver {
@@ -22,31 +29,22 @@ fn webhook(base: &str, extra: &str) -> Receiver {
 
 #[tokio::test]
 async fn webhook_200_delivers_with_headers_and_signature() {
-    let server = TestServer::start(Answer::status(200)).await;
+    let server = recording(Reply::new(200, "")).await;
     let r = webhook(
-        &server.base,
+        &server.url(""),
         "hmac_secret = \"k3y-for-hmac\"\nheaders = { X-Team = \"noc\", Authorization = \"Bearer t0ken-xyz\" }",
     );
     let client = http::client().unwrap();
     let n = notification(NotifyEvent::Opened);
     assert_eq!(r.deliver(&client, &n).await, DeliveryOutcome::Delivered);
-    let got = server.received();
+    let got = server.requests();
     assert_eq!(got.len(), 1);
     let req = &got[0];
     assert_eq!(req.uri, "/hook");
-    assert_eq!(
-        req.header("content-type").as_deref(),
-        Some("application/json")
-    );
-    assert_eq!(
-        req.header("idempotency-key").as_deref(),
-        Some("ops/12/opened/1")
-    );
-    assert_eq!(req.header("x-team").as_deref(), Some("noc"));
-    assert_eq!(
-        req.header("authorization").as_deref(),
-        Some("Bearer t0ken-xyz")
-    );
+    assert_eq!(req.header("content-type"), Some("application/json"));
+    assert_eq!(req.header("idempotency-key"), Some("ops/12/opened/1"));
+    assert_eq!(req.header("x-team"), Some("noc"));
+    assert_eq!(req.header("authorization"), Some("Bearer t0ken-xyz"));
     let sig = req.header("x-tocsin-signature").unwrap();
     assert_eq!(
         sig,
@@ -65,17 +63,15 @@ async fn webhook_200_delivers_with_headers_and_signature() {
 
 #[tokio::test]
 async fn statuses_map_to_outcomes() {
-    let server = TestServer::start(Answer::status(200)).await;
+    let server = recording(Reply::new(200, "")).await;
     let r = webhook(
-        &server.base,
+        &server.url(""),
         "headers = { Authorization = \"Bearer sekrit-value\" }",
     );
     let client = http::client().unwrap();
     let n = notification(NotifyEvent::Opened);
 
-    let mut a = Answer::status(429);
-    a.headers.push(("retry-after", "7".to_string()));
-    server.answer(a);
+    server.set_default(Reply::new(429, "").header("retry-after", "7"));
     match r.deliver(&client, &n).await {
         DeliveryOutcome::Retry { after, error } => {
             assert_eq!(after, Some(Duration::from_secs(7)));
@@ -84,15 +80,16 @@ async fn statuses_map_to_outcomes() {
         other => panic!("429: {other:?}"),
     }
 
-    server.answer(Answer::status(503));
+    server.set_default(Reply::new(503, ""));
     assert!(matches!(
         r.deliver(&client, &n).await,
         DeliveryOutcome::Retry { after: None, .. }
     ));
 
-    let mut bad = Answer::status(400);
-    bad.body = "bad request: Bearer sekrit-value not accepted".to_string();
-    server.answer(bad);
+    server.set_default(Reply::new(
+        400,
+        "bad request: Bearer sekrit-value not accepted",
+    ));
     match r.deliver(&client, &n).await {
         DeliveryOutcome::Failed { error } => {
             assert!(error.contains("400"), "{error}");
@@ -100,17 +97,15 @@ async fn statuses_map_to_outcomes() {
         }
         other => panic!("400: {other:?}"),
     }
-    assert_eq!(server.received().len(), 3);
+    assert_eq!(server.requests().len(), 3);
 }
 
 #[tokio::test]
 async fn a_slow_receiver_times_out_into_retry() {
-    let mut slow = Answer::status(200);
-    slow.delay = Duration::from_secs(3);
-    let server = TestServer::start(slow).await;
+    let server = recording(Reply::new(200, "").delayed(Duration::from_secs(3))).await;
     let r = receiver(&format!(
         "name = \"ops\"\nkind = \"alertmanager\"\nurl = \"{}/am\"\ntimeout = \"300ms\"",
-        server.base
+        server.url("")
     ));
     let started = std::time::Instant::now();
     let outcome = r
@@ -142,13 +137,15 @@ async fn a_closed_port_is_retried() {
 
 #[tokio::test]
 async fn dingtalk_errcode_in_a_200_fails_without_leaking_the_token() {
-    let mut a = Answer::status(200);
-    a.body = r#"{"errcode":310000,"errmsg":"sign not match, token=abcdef0123456789"}"#.to_string();
-    let server = TestServer::start(a).await;
+    let server = recording(Reply::new(
+        200,
+        r#"{"errcode":310000,"errmsg":"sign not match, token=abcdef0123456789"}"#,
+    ))
+    .await;
     let r = receiver(&format!(
         "name = \"dd\"\nkind = \"dingtalk\"\nurl = \"{}/robot/send?access_token=abcdef0123456789\"\n\
          secret = \"SECxyz-signing\"",
-        server.base
+        server.url("")
     ));
     let client = http::client().unwrap();
     let n = notification(NotifyEvent::Opened);
@@ -161,7 +158,7 @@ async fn dingtalk_errcode_in_a_200_fails_without_leaking_the_token() {
         }
         other => panic!("{other:?}"),
     }
-    let req = &server.received()[0];
+    let req = &server.requests()[0];
     assert!(
         req.uri
             .starts_with("/robot/send?access_token=abcdef0123456789&timestamp="),
@@ -169,26 +166,19 @@ async fn dingtalk_errcode_in_a_200_fails_without_leaking_the_token() {
         req.uri
     );
     assert!(req.uri.contains("&sign="));
-    assert_eq!(
-        req.header("idempotency-key").as_deref(),
-        Some("ops/12/opened/1")
-    );
+    assert_eq!(req.header("idempotency-key"), Some("ops/12/opened/1"));
     assert_eq!(req.json()["msgtype"], "markdown");
 
-    let mut ok = Answer::status(200);
-    ok.body = r#"{"errcode":0,"errmsg":"ok"}"#.to_string();
-    server.answer(ok);
+    server.set_default(Reply::new(200, r#"{"errcode":0,"errmsg":"ok"}"#));
     assert_eq!(r.deliver(&client, &n).await, DeliveryOutcome::Delivered);
 }
 
 #[tokio::test]
 async fn pagerduty_sends_one_event_per_incident() {
-    let mut a = Answer::status(202);
-    a.body = r#"{"status":"success","dedup_key":"x"}"#.to_string();
-    let server = TestServer::start(a).await;
+    let server = recording(Reply::new(202, r#"{"status":"success","dedup_key":"x"}"#)).await;
     let r = receiver(&format!(
         "name = \"pd\"\nkind = \"pagerduty\"\nurl = \"{}/v2/enqueue\"\nrouting_key = \"rk-0123\"",
-        server.base
+        server.url("")
     ));
     let mut n = notification(NotifyEvent::Acknowledged);
     n.grouped.push(super::testutil::incident(14, "k14"));
@@ -196,7 +186,7 @@ async fn pagerduty_sends_one_event_per_incident() {
         r.deliver(&http::client().unwrap(), &n).await,
         DeliveryOutcome::Delivered
     );
-    let got = server.received();
+    let got = server.requests();
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].json()["event_action"], "acknowledge");
     assert_eq!(got[1].json()["event_action"], "trigger");

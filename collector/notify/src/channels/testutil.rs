@@ -1,14 +1,9 @@
-//! Test helpers: a realistic notification, a receiver config from TOML, and a
-//! real HTTP receiver on 127.0.0.1 that records what it was sent.
+//! Test helpers: a realistic notification, a receiver config from TOML, and
+//! HMAC/base64 written out independently of the crates under test. The
+//! recording HTTP receiver is the workspace's one, `tocsin_e2e::receivers`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
-
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use parking_lot::Mutex;
 
 use super::config::ReceiverConfig;
 use crate::{ChildSummary, Notification, NotifyEvent};
@@ -123,124 +118,6 @@ pub fn notification(event: NotifyEvent) -> Notification {
 /// A receiver config from TOML (panics on parse errors).
 pub fn config(toml_text: &str) -> ReceiverConfig {
     toml::from_str(toml_text).unwrap()
-}
-
-/// One request the test server received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    /// Path and query.
-    pub uri: String,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-impl Received {
-    /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
-    }
-}
-
-/// What the test server answers.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// HTTP status.
-    pub status: u16,
-    /// Extra headers.
-    pub headers: Vec<(&'static str, String)>,
-    /// Body.
-    pub body: String,
-    /// Wait this long before answering.
-    pub delay: Duration,
-}
-
-impl Answer {
-    /// `status` with an empty body.
-    pub fn status(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: String::new(),
-            delay: Duration::ZERO,
-        }
-    }
-}
-
-struct ServerState {
-    answer: Mutex<Answer>,
-    received: Mutex<Vec<Received>>,
-}
-
-/// A real HTTP server on 127.0.0.1:0 that records requests; stops on drop.
-pub struct TestServer {
-    /// `http://127.0.0.1:<port>`.
-    pub base: String,
-    state: Arc<ServerState>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl TestServer {
-    /// Starts a server answering every POST with `answer`.
-    pub async fn start(answer: Answer) -> Self {
-        let state = Arc::new(ServerState {
-            answer: Mutex::new(answer),
-            received: Mutex::new(Vec::new()),
-        });
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self { base, state, task }
-    }
-
-    /// Changes the answer for later requests.
-    pub fn answer(&self, answer: Answer) {
-        *self.state.answer.lock() = answer;
-    }
-
-    /// Everything received so far.
-    pub fn received(&self) -> Vec<Received> {
-        self.state.received.lock().clone()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn handle(
-    State(state): State<Arc<ServerState>>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    state.received.lock().push(Received {
-        uri: uri.to_string(),
-        headers,
-        body: body.to_vec(),
-    });
-    let answer = state.answer.lock().clone();
-    tokio::time::sleep(answer.delay).await;
-    let mut resp = (StatusCode::from_u16(answer.status).unwrap(), answer.body).into_response();
-    for (k, v) in answer.headers {
-        resp.headers_mut().insert(k, v.parse().unwrap());
-    }
-    resp
 }
 
 /// SHA-256 and HMAC written out from FIPS 180-4 / RFC 2104, independent of the crates.
