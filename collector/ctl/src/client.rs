@@ -5,6 +5,8 @@ use std::io::ErrorKind;
 use std::time::Duration;
 
 use reqwest::{Client as Http, Url};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
@@ -39,6 +41,20 @@ pub struct Reply {
     pub json: Value,
     /// The body as sent (for `--json`, which keeps the server's formatting).
     pub text: String,
+}
+
+impl Reply {
+    /// The `data` member of the answer as the typed body `T` from
+    /// `tocsin-api-types`; a body of another shape is an error naming the
+    /// mismatch, never a silent default.
+    pub fn data<T: DeserializeOwned>(&self) -> Result<T, CliError> {
+        let data = self.json.get("data").cloned().unwrap_or(Value::Null);
+        serde_json::from_value(data).map_err(|e| {
+            CliError::Other(format!(
+                "the collector sent an answer this tocsinctl does not understand: {e}"
+            ))
+        })
+    }
 }
 
 /// A client for one collector.
@@ -89,6 +105,25 @@ impl Client {
     /// successful response.
     pub async fn get(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Reply, CliError> {
         self.send(self.http.get(self.url(segments, query))).await
+    }
+
+    /// GETs `segments` with `query` and returns the answer's `data` as `T`.
+    pub async fn get_typed<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<T, CliError> {
+        self.get(segments, query).await?.data()
+    }
+
+    /// POSTs the typed request body `body` to `segments`.
+    pub async fn post_json<B: Serialize>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<Reply, CliError> {
+        self.send(self.http.post(self.url(segments, &[])).json(body))
+            .await
     }
 
     /// POSTs `body` (as JSON; no body when `None`) to `segments`.
