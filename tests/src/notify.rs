@@ -1,12 +1,13 @@
 //! Shared pieces of the notification end-to-end tests (tests/tests/notify_*.rs):
-//! a collector with one test rule and fast retries, a scripted agent, and
-//! readers of the outbox and the incident timeline.
+//! a collector with one test rule and fast retries, a scripted agent,
+//! readers of the outbox and the incident timeline, and barriers that prove
+//! nothing more was sent without sleeping.
 
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 
 use crate::grpc::now_ms;
-use crate::receivers::hmac_sha256_hex;
+use crate::receivers::{HttpReceiver, hmac_sha256_hex};
 use crate::{Collector, wait_for};
 use std::time::Duration;
 
@@ -124,6 +125,35 @@ pub async fn wait_status(
             c.proc.log()
         )
     })
+}
+
+/// Waits until `hook` has received the `event` message about incident `id`.
+///
+/// A barrier for "nothing more was sent": the outbox hands a receiver an
+/// incident's notifications in order — one waits until every earlier one to
+/// the same receiver about the same incident is finished (delivered, failed
+/// or grouped), retries included. So once a later message has arrived, every
+/// attempt of the earlier ones has too, and none of them is still pending.
+pub async fn barrier(hook: &HttpReceiver, id: u64, event: &str) -> Result<()> {
+    hook.wait_for(WAIT, &format!("{event} of incident {id}"), |r| {
+        let b = r.json();
+        b["incident"]["id"] == id && b["event"] == event
+    })
+    .await
+    .map(drop)
+}
+
+/// Acknowledges incident `id` and waits for the acknowledgement to reach
+/// `hook`: a [`barrier`] behind every earlier notification of `id` to `hook`.
+pub async fn ack_barrier(c: &Collector, hook: &HttpReceiver, id: u64) -> Result<()> {
+    let (status, body) = c
+        .post_json(
+            &format!("/api/v1/incidents/{id}/ack"),
+            &serde_json::json!({"actor": "barrier"}),
+        )
+        .await?;
+    ensure!(status == 200, "ack of incident {id}: {body}");
+    barrier(hook, id, "acknowledged").await
 }
 
 /// The `notified` entries of an incident's timeline.

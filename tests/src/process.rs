@@ -150,6 +150,25 @@ impl Proc {
         }
     }
 
+    /// Waits until the process's log satisfies `ready` and returns the log.
+    /// Fails, with the log, if the process exits first or `timeout` passes.
+    pub async fn wait_for_log(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        ready: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if ready(&log) {
+                return Ok(log);
+            }
+            self.check_running(deadline, timeout, what)?;
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Fails, with the log, if the process ended or `deadline` passed.
     fn check_running(&mut self, deadline: Instant, timeout: Duration, what: &str) -> Result<()> {
         if let Some(status) = self.exited() {
@@ -192,6 +211,24 @@ mod tests {
         let mut p = sh(&script, &dir.path().join("log"))?;
         let v: serde_json::Value = p.wait_for_json_file(&file, Duration::from_secs(10)).await?;
         assert_eq!(v["port"], 4242);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_log_line_is_waited_for_and_an_exit_ends_the_wait() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut p = sh("sleep 0.2; echo ready now; sleep 30", &dir.path().join("a"))?;
+        let log = p
+            .wait_for_log(Duration::from_secs(10), "ready", |l| l.contains("ready"))
+            .await?;
+        assert!(log.contains("ready now"), "{log}");
+        let mut q = sh("echo nope; exit 4", &dir.path().join("b"))?;
+        let err = q
+            .wait_for_log(Duration::from_secs(10), "ready", |l| l.contains("ready"))
+            .await
+            .err()
+            .context("the process exited, yet waiting succeeded")?;
+        assert!(format!("{err:#}").contains("exit status: 4"), "{err:#}");
         Ok(())
     }
 

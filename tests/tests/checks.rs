@@ -453,8 +453,35 @@ async fn a_service_incident_joins_the_incident_of_the_host_it_runs_on() -> Resul
     Ok(())
 }
 
-#[test]
-fn unprivileged_icmp_needs_ping_group_range_and_says_so() -> Result<()> {
+/// Runs an agent with the ICMP check in `config` in a network namespace of
+/// its own (so this host's sysctls do not matter), as nobody, after the
+/// shell commands `setup`; returns its log once the check passed, or once a
+/// run found no ICMP socket (the pinger keeps that answer, so no later run
+/// can pass).
+async fn icmp_verdict(dir: &Path, config: &Path, name: &str, setup: &str) -> Result<String> {
+    let state = dir.join(name);
+    std::fs::create_dir(&state)?;
+    std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o777))?;
+    let log = dir.join(format!("{name}.log"));
+    let script = format!(
+        "ip link set lo up && {setup} exec setpriv --reuid=65534 --regid=65534 --clear-groups {agent} --collector http://127.0.0.1:9 --state-dir {state} --config {config}",
+        agent = tocsin_e2e::bin("tocsin-agent").display(),
+        state = state.display(),
+        config = config.display(),
+    );
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--net", "sh", "-c", &script])
+        .env("RUST_LOG", "info");
+    let mut agent = Proc::spawn(cmd, log)?;
+    agent
+        .wait_for_log(WAIT, "the ICMP check passing or unavailable", |l| {
+            l.contains("check passing") || l.contains("no ICMP socket can be opened")
+        })
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unprivileged_icmp_needs_ping_group_range_and_says_so() -> Result<()> {
     let dir = tempfile::tempdir()?;
     std::fs::set_permissions(
         dir.path(),
@@ -465,37 +492,21 @@ fn unprivileged_icmp_needs_ping_group_range_and_says_so() -> Result<()> {
         &config,
         "[[check]]\nname = \"gw\"\nkind = \"icmp\"\nhost = \"127.0.0.1\"\ninterval = \"1s\"\ntimeout = \"1s\"\n",
     )?;
-    // In a network namespace of its own (so this host's sysctls do not
-    // matter), as nobody: first with the kernel's default range (no one may
-    // ping), then with the range opened.
-    let run = |name: &str, setup: &str| -> Result<String> {
-        let state = dir.path().join(name);
-        std::fs::create_dir(&state)?;
-        std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o777))?;
-        let log = dir.path().join(format!("{name}.log"));
-        let script = format!(
-            "ip link set lo up && {setup} exec setpriv --reuid=65534 --regid=65534 --clear-groups {agent} --collector http://127.0.0.1:9 --state-dir {state} --config {config}",
-            agent = tocsin_e2e::bin("tocsin-agent").display(),
-            state = state.display(),
-            config = config.display(),
-        );
-        let mut cmd = std::process::Command::new("unshare");
-        cmd.args(["--net", "sh", "-c", &script])
-            .env("RUST_LOG", "info");
-        let agent = Proc::spawn(cmd, log)?;
-        std::thread::sleep(Duration::from_secs(4));
-        Ok(agent.log())
-    };
-    let denied = run("denied", "")?;
+    // First with the kernel's default range (no one may ping), then with the
+    // range opened.
+    let denied = icmp_verdict(dir.path(), &config, "denied", "").await?;
     assert!(
         denied.contains("net.ipv4.ping_group_range") && denied.contains("ICMP unavailable"),
         "{denied}"
     );
     assert!(!denied.contains("check passing"), "{denied}");
-    let allowed = run(
+    let allowed = icmp_verdict(
+        dir.path(),
+        &config,
         "allowed",
         "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range &&",
-    )?;
+    )
+    .await?;
     assert!(allowed.contains("check passing"), "{allowed}");
     assert!(!allowed.contains("ICMP unavailable"), "{allowed}");
     Ok(())

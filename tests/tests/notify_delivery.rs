@@ -57,15 +57,6 @@ async fn transient_failures_are_retried_until_delivered_exactly_once() -> Result
         "Retry-After honoured: {:?}",
         gap(3)
     );
-    // Exactly one successful request per idempotency key, over everything received.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let ok = hook
-        .requests()
-        .into_iter()
-        .filter(|r| r.status == 200 && r.idempotency_key() == Some(key.as_str()))
-        .count();
-    assert_eq!(ok, 1);
-
     // The incident's timeline has a notified entry: delivered after 4 attempts.
     let detail = wait_for(WAIT, || async {
         let d = incident(&c, id).await?;
@@ -97,6 +88,17 @@ async fn transient_failures_are_retried_until_delivered_exactly_once() -> Result
     };
     assert_eq!(attempts("retry"), Some(3.0), "{text}");
     assert_eq!(attempts("delivered"), Some(1.0), "{text}");
+
+    // Exactly one successful request per idempotency key, over everything
+    // received up to the acknowledgement, which is sent only after the opening
+    // is finished.
+    ack_barrier(&c, &hook, id).await?;
+    let ok = hook
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == 200 && r.idempotency_key() == Some(key.as_str()))
+        .count();
+    assert_eq!(ok, 1, "{:?}", hook.with_key(&key));
     Ok(())
 }
 
@@ -126,7 +128,8 @@ async fn a_rejected_notification_fails_and_is_retried_by_hand() -> Result<()> {
         .as_str()
         .context("key")?
         .to_string();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The acknowledgement (rejected too) is sent once the opening is finished.
+    ack_barrier(&c, &hook, id).await?;
     assert_eq!(
         hook.with_key(&key).len(),
         1,
@@ -184,7 +187,9 @@ async fn a_rejected_notification_fails_and_is_retried_by_hand() -> Result<()> {
         .await?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], "delivered", "{body}");
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The resolution would wait for a wrongly re-queued opening.
+    p.send(1.0).await?;
+    barrier(&hook, id, "resolved").await?;
     assert_eq!(hook.with_key(&key).len(), 2, "{:?}", hook.with_key(&key));
     let (status, _) = c
         .post_json("/api/v1/notifications/999999/retry", &json!({}))
@@ -244,8 +249,10 @@ async fn the_outbox_survives_a_crash_without_resending() -> Result<()> {
 
     let rec_b = wait_status(&c, "hook", id_b, "opened", "delivered").await?;
     assert_eq!(rec_b["notification"]["idempotency_key"], key_b.as_str());
-    // Give a wrongly re-queued delivered notification time to show up.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A wrongly re-queued notification would be pending after the restart,
+    // and the acknowledgements wait for it.
+    ack_barrier(&c, &hook, id_a).await?;
+    ack_barrier(&c, &hook, id_b).await?;
     let ok_b = hook
         .with_key(&key_b)
         .iter()
@@ -257,7 +264,11 @@ async fn the_outbox_survives_a_crash_without_resending() -> Result<()> {
         1,
         "delivered before the crash: never sent again"
     );
-    let rec_a = notifications_of(&c, id_a).await?;
+    let rec_a: Vec<Value> = notifications_of(&c, id_a)
+        .await?
+        .into_iter()
+        .filter(|r| r["notification"]["event"] == "opened")
+        .collect();
     assert_eq!(rec_a.len(), 1, "{rec_a:?}");
     assert_eq!(rec_a[0]["status"], "delivered");
     assert_eq!(rec_a[0]["attempts"], 1);
@@ -355,9 +366,15 @@ async fn a_receiver_that_never_recovers_ends_failed_after_max_attempts() -> Resu
             .is_some_and(|e| e.contains("502")),
         "{rec}"
     );
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The acknowledgement (refused as well) is sent once the opening is finished.
+    ack_barrier(&c, &hook, id).await?;
+    let opened = hook
+        .requests()
+        .into_iter()
+        .filter(|r| r.json()["event"] == "opened")
+        .count();
     assert_eq!(
-        hook.requests().len(),
+        opened,
         3,
         "no attempt after the last: {:?}",
         hook.requests()
@@ -366,13 +383,13 @@ async fn a_receiver_that_never_recovers_ends_failed_after_max_attempts() -> Resu
         let d = incident(&c, id).await?;
         Ok(notified_entries(&d)
             .iter()
-            .any(|e| e["data"]["outcome"] == "failed")
+            .any(|e| e["data"]["outcome"] == "failed" && e["data"]["event"] == "opened")
             .then_some(d))
     })
     .await?;
     let failed = notified_entries(&detail)
         .into_iter()
-        .find(|e| e["data"]["outcome"] == "failed")
+        .find(|e| e["data"]["outcome"] == "failed" && e["data"]["event"] == "opened")
         .context("failed entry")?;
     assert_eq!(failed["data"]["attempts"], 3, "{failed}");
     Ok(())

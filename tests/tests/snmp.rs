@@ -5,7 +5,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use tocsin_e2e::api::{WAIT, ci_when, incident_with, incidents_of, value_of, value_until};
@@ -218,7 +217,19 @@ async fn a_device_that_stops_answering_opens_one_unreachable_incident_and_recove
     .await?;
     assert_eq!(inc["severity"], "major");
     assert_eq!(inc["ci"]["class"], "switch");
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Two more batches from the agent, each evaluated before it is counted:
+    // at least one whole batch of later rounds, all still unreachable.
+    let batches = || async {
+        let text = c.metrics_text().await?;
+        tocsin_e2e::metric_value(&text, "tocsin_ingest_batches_total")
+            .context("tocsin_ingest_batches_total")
+    };
+    let seen = batches().await?;
+    wait_for(WAIT, || async {
+        Ok((batches().await? >= seen + 2.0).then_some(()))
+    })
+    .await
+    .context("the agent stopped reporting")?;
     assert_eq!(
         incidents_of(&c, "edge-1", "device_unreachable")
             .await?
