@@ -410,11 +410,29 @@ impl SnmpTarget {
     /// Reads one `[[snmp]]` table: `version` first, then the keys every
     /// version has and the version's own keys, each into its struct.
     fn from_table(mut table: toml::Table) -> Result<Self, toml::de::Error> {
-        let version: SnmpVersion = table
-            .remove("version")
-            .ok_or_else(|| toml::de::Error::missing_field("version"))?
-            .try_into()?;
         let common_keys = field_names::<TargetKeys>();
+        let any_version = |key: &str| {
+            [SnmpVersion::V2c, SnmpVersion::V3]
+                .iter()
+                .any(|v| Credentials::keys(*v).contains(&key))
+        };
+        let Some(version) = table.remove("version") else {
+            let unknown: Vec<String> = table
+                .keys()
+                .filter(|k| !common_keys.contains(&k.as_str()) && !any_version(k))
+                .cloned()
+                .collect();
+            if unknown.is_empty() {
+                return Err(toml::de::Error::missing_field("version"));
+            }
+            let mut expected = vec!["version"];
+            expected.extend(common_keys);
+            return Err(toml::de::Error::custom(format!(
+                "{}, and missing field `version`",
+                unknown_keys_message(&unknown, &expected)
+            )));
+        };
+        let version: SnmpVersion = version.try_into()?;
         let (mut common, mut own) = (toml::Table::new(), toml::Table::new());
         let (mut misplaced, mut unknown) = (Vec::new(), Vec::new());
         for (key, value) in table {
@@ -422,10 +440,7 @@ impl SnmpTarget {
                 common.insert(key, value);
             } else if Credentials::keys(version).contains(&key.as_str()) {
                 own.insert(key, value);
-            } else if [SnmpVersion::V2c, SnmpVersion::V3]
-                .iter()
-                .any(|v| Credentials::keys(*v).contains(&key.as_str()))
-            {
+            } else if any_version(&key) {
                 misplaced.push(key);
             } else {
                 unknown.push(key);

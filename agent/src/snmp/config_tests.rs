@@ -179,7 +179,9 @@ fn missing_required_keys_are_named() {
         ]
     );
     let e = toml::from_str::<SnmpTarget>("address = \"a\"\nclass = \"ups\"\n").unwrap_err();
-    assert!(e.to_string().contains("version"), "{e}");
+    assert!(e.to_string().contains("missing field `version`"), "{e}");
+    let e = toml::from_str::<SnmpTarget>("addres = \"a\"\n").unwrap_err();
+    assert!(e.to_string().contains("unknown field `addres`"), "{e}");
 }
 
 #[test]

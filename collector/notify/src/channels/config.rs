@@ -211,11 +211,24 @@ impl ReceiverConfig {
     /// Reads one `[[notify.receiver]]` table: `kind` first, then the keys
     /// every kind has and the kind's own keys, each into its struct.
     fn from_table(mut table: toml::Table) -> Result<Self, toml::de::Error> {
-        let kind: ReceiverKind = table
-            .remove("kind")
-            .ok_or_else(|| toml::de::Error::missing_field("kind"))?
-            .try_into()?;
         let common_keys = field_names::<CommonKeys>();
+        let Some(kind) = table.remove("kind") else {
+            let unknown: Vec<String> = table
+                .keys()
+                .filter(|k| !common_keys.contains(&k.as_str()) && kinds_using(k).is_empty())
+                .cloned()
+                .collect();
+            if unknown.is_empty() {
+                return Err(toml::de::Error::missing_field("kind"));
+            }
+            let mut expected = vec!["kind"];
+            expected.extend(common_keys);
+            return Err(toml::de::Error::custom(format!(
+                "{}, and missing field `kind`",
+                unknown_message(&unknown, &expected)
+            )));
+        };
+        let kind: ReceiverKind = kind.try_into()?;
         let mut common = toml::Table::new();
         let mut own = toml::Table::new();
         let mut misplaced = Vec::new();
@@ -331,6 +344,12 @@ fn unknown_keys(keys: &[String], kind: ReceiverKind) -> toml::de::Error {
     let mut expected: Vec<&str> = vec!["kind"];
     expected.extend(field_names::<CommonKeys>());
     expected.extend(kind_keys(kind));
+    toml::de::Error::custom(unknown_message(keys, &expected))
+}
+
+/// The text naming every key in `keys` that no struct knows, and the keys
+/// the entry may have.
+fn unknown_message(keys: &[String], expected: &[&str]) -> String {
     let list = |names: &mut dyn Iterator<Item = &str>| {
         names
             .map(|n| format!("`{n}`"))
@@ -338,11 +357,11 @@ fn unknown_keys(keys: &[String], kind: ReceiverKind) -> toml::de::Error {
             .join(", ")
     };
     let noun = if keys.len() == 1 { "field" } else { "fields" };
-    toml::de::Error::custom(format!(
+    format!(
         "unknown {noun} {}, expected one of {}",
         list(&mut keys.iter().map(String::as_str)),
-        list(&mut expected.into_iter())
-    ))
+        list(&mut expected.iter().copied())
+    )
 }
 
 /// The field names a derived `Deserialize` struct expects, as serde tells

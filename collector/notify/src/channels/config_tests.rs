@@ -66,7 +66,12 @@ fn unknown_keys_are_all_named_at_once() {
     assert!(e.contains("unknown fields `timout`, `urll`"), "{e}");
     assert!(e.contains("expected one of `kind`, `name`"), "{e}");
     assert!(e.contains("`hmac_secret`"), "{e}");
-    assert!(parse_err("name = \"a\"\nurl = \"x\"").contains("kind"));
+    assert!(parse_err("name = \"a\"\nurl = \"x\"").contains("missing field `kind`"));
+    let e = parse_err("name = \"a\"\nurll = \"x\"");
+    assert!(
+        e.contains("unknown field `urll`") && e.contains("`kind`"),
+        "{e}"
+    );
 }
 
 #[test]
