@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tocsin_agent::snmp::Secret;
-use tocsin_agent::snmp::config::{AuthProtocol, PrivProtocol};
-use tocsin_agent::snmp::trap::{ReceivedTrap, TrapConfig, TrapKind, TrapReceiver, TrapUser};
+use tocsin_agent::snmp::config::{AuthProtocol, PrivProtocol, UsmAuth, UsmPrivacy, UsmUser};
+use tocsin_agent::snmp::trap::{ReceivedTrap, TrapConfig, TrapKind, TrapReceiver};
 use tokio::sync::mpsc;
 
 const COMMUNITY: &str = "tocsin-traps";
@@ -39,20 +39,25 @@ fn config() -> TrapConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         communities: vec![Secret::new(COMMUNITY)],
         users: vec![
-            TrapUser {
-                user: USER.to_owned(),
-                auth_protocol: Some(AuthProtocol::Sha),
-                auth_password: Some(Secret::new(AUTH_PASS)),
-                priv_protocol: Some(PrivProtocol::Aes),
-                priv_password: Some(Secret::new(PRIV_PASS)),
-            },
-            TrapUser {
-                user: AUTH_USER.to_owned(),
-                auth_protocol: Some(AuthProtocol::Sha256),
-                auth_password: Some(Secret::new(AUTH_PASS)),
-                priv_protocol: None,
-                priv_password: None,
-            },
+            UsmUser::new(
+                USER,
+                UsmAuth {
+                    protocol: AuthProtocol::Sha,
+                    password: Secret::new(AUTH_PASS),
+                },
+                Some(UsmPrivacy {
+                    protocol: PrivProtocol::Aes,
+                    password: Secret::new(PRIV_PASS),
+                }),
+            ),
+            UsmUser::new(
+                AUTH_USER,
+                UsmAuth {
+                    protocol: AuthProtocol::Sha256,
+                    password: Secret::new(AUTH_PASS),
+                },
+                None,
+            ),
         ],
     }
 }

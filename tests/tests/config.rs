@@ -74,6 +74,67 @@ fn agent_check_config_reports_every_problem() -> Result<()> {
 }
 
 #[test]
+fn receiver_problems_are_all_named_in_one_run() -> Result<()> {
+    let bad = "[[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"ftp://x/\"\n\
+               routing_key = \"k\"\nsmtp_host = \"h\"\n\
+               [[notify.receiver]]\nname = \"pd\"\nkind = \"pagerduty\"\nheaders = { X = \"1\" }\n\
+               [[notify.receiver]]\nname = \"mail\"\nkind = \"email\"\nsecret = \"s\"\n";
+    let (ok, out) = check("tocsin-collector", bad)?;
+    assert!(!ok, "invalid receivers accepted: {out}");
+    for want in [
+        "notify.receiver[\"hook\"].url:",
+        "notify.receiver[\"hook\"].routing_key: not used by kind webhook (only by pagerduty)",
+        "notify.receiver[\"hook\"].smtp_host: not used by kind webhook (only by email)",
+        "notify.receiver[\"pd\"].routing_key: required",
+        "notify.receiver[\"pd\"].headers: not used by kind pagerduty",
+        "notify.receiver[\"mail\"].smtp_host: required",
+        "notify.receiver[\"mail\"].from: required",
+        "notify.receiver[\"mail\"].to:",
+        "notify.receiver[\"mail\"].secret: not used by kind email",
+    ] {
+        assert!(out.contains(want), "{want} not reported:\n{out}");
+    }
+    let unknown = "[[notify.receiver]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://h/\"\n\
+                   urll = \"x\"\ntokn = \"y\"\n";
+    let (ok, out) = check("tocsin-collector", unknown)?;
+    assert!(!ok, "unknown keys accepted: {out}");
+    for key in ["`urll`", "`tokn`"] {
+        assert!(out.contains(key), "unknown key {key} not named:\n{out}");
+    }
+    Ok(())
+}
+
+#[test]
+fn snmp_credential_problems_are_all_named_in_one_run() -> Result<()> {
+    let bad = "[[snmp]]\naddress = \"10.0.0.1\"\nversion = \"v2c\"\nclass = \"switch\"\n\
+               user = \"u\"\nauth_password = \"authpass1\"\n\
+               [[snmp]]\naddress = \"10.0.0.2\"\nversion = \"v3\"\nclass = \"switch\"\n\
+               community = \"c\"\npriv_protocol = \"aes\"\n";
+    let (ok, out) = check("tocsin-agent", bad)?;
+    assert!(!ok, "invalid snmp targets accepted: {out}");
+    for want in [
+        "snmp[0].community: required",
+        "snmp[0].user: only valid with version v3",
+        "snmp[0].auth_password: only valid with version v3",
+        "snmp[1].community: only valid with version v2c",
+        "snmp[1].user: required",
+        "snmp[1].auth_protocol: required",
+        "snmp[1].auth_password: required",
+        "snmp[1].priv_password: required",
+    ] {
+        assert!(out.contains(want), "{want} not reported:\n{out}");
+    }
+    let unknown = "[[snmp]]\naddress = \"10.0.0.1\"\nversion = \"v3\"\nclass = \"switch\"\n\
+                   usr = \"u\"\nauth_proto = \"sha\"\n";
+    let (ok, out) = check("tocsin-agent", unknown)?;
+    assert!(!ok, "unknown keys accepted: {out}");
+    for key in ["`usr`", "`auth_proto`"] {
+        assert!(out.contains(key), "unknown key {key} not named:\n{out}");
+    }
+    Ok(())
+}
+
+#[test]
 fn shipped_example_configs_are_valid() -> Result<()> {
     let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
     let rules = deploy.join("rules.toml");

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
 use super::dns::DnsCheckConfig;
@@ -14,7 +14,8 @@ use super::icmp::IcmpCheckConfig;
 use super::tcp::TcpCheckConfig;
 
 use crate::validate::{
-    MAX_EXTRA_LABELS, MAX_LABEL_VALUE_BYTES, check_ci_id, check_label, timing_problems,
+    MAX_EXTRA_LABELS, MAX_LABEL_VALUE_BYTES, check_ci_id, check_label, field_names,
+    timing_problems, unknown_keys_message,
 };
 
 /// Shortest accepted check interval.
@@ -410,59 +411,7 @@ fn unknown_keys(keys: &[String], kind: CheckKind) -> toml::de::Error {
     let mut expected: Vec<&str> = vec!["kind"];
     expected.extend(field_names::<CommonKeys>());
     expected.extend(kind_keys(kind));
-    let list = |names: &mut dyn Iterator<Item = &str>| {
-        names
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let (noun, keys) = match keys {
-        [_] => ("field", list(&mut keys.iter().map(String::as_str))),
-        _ => ("fields", list(&mut keys.iter().map(String::as_str))),
-    };
-    toml::de::Error::custom(format!(
-        "unknown {noun} {keys}, expected one of {}",
-        list(&mut expected.into_iter())
-    ))
-}
-
-/// The field names a derived `Deserialize` struct expects, as serde tells
-/// its deserializer: one list per struct, so the keys of each kind are
-/// written only in the kind's struct.
-fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
-    use serde::de::value::Error as ValueError;
-    use serde::de::{Error as _, Visitor};
-
-    struct Fields<'a>(&'a mut &'static [&'static str]);
-
-    impl<'de> Deserializer<'de> for Fields<'_> {
-        type Error = ValueError;
-
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ValueError> {
-            Err(ValueError::custom("only field names are read"))
-        }
-
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _name: &'static str,
-            fields: &'static [&'static str],
-            _visitor: V,
-        ) -> Result<V::Value, ValueError> {
-            *self.0 = fields;
-            Err(ValueError::custom("only field names are read"))
-        }
-
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-            bytes byte_buf option unit unit_struct newtype_struct seq tuple
-            tuple_struct map enum identifier ignored_any
-        }
-    }
-
-    let mut fields: &'static [&'static str] = &[];
-    // The error is the point: the struct stops at its field list.
-    let _ = T::deserialize(Fields(&mut fields));
-    fields
+    toml::de::Error::custom(unknown_keys_message(keys, &expected))
 }
 
 impl CiDeclaration {

@@ -5,9 +5,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
-use crate::validate::{MAX_CI_ID_LEN, check_ci_id, is_ci_id_char, timing_problems};
+use crate::validate::{
+    MAX_CI_ID_LEN, check_ci_id, field_names, is_ci_id_char, timing_problems, unknown_keys_message,
+};
 
 /// Shortest accepted polling interval.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -21,11 +24,16 @@ pub const MAX_NAME_LEN: usize = 256;
 pub const MAX_ICMP_PROBES: u32 = 20;
 
 /// A credential: deserialized from a string, never shown by `Debug`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Whether the secret is empty (an unset key reads as empty).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// A secret holding `value`.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
@@ -51,6 +59,166 @@ pub enum SnmpVersion {
     V2c,
     /// SNMPv3 with a USM user.
     V3,
+}
+
+impl SnmpVersion {
+    /// The version as written in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V2c => "v2c",
+            Self::V3 => "v3",
+        }
+    }
+}
+
+/// How a target authenticates: `version` picks the variant, whose keys sit
+/// beside the target's other keys in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `version = "v2c"`: a community string.
+    V2c(Community),
+    /// `version = "v3"`: a USM user.
+    V3(UsmUser),
+}
+
+impl Credentials {
+    /// The protocol version.
+    pub fn version(&self) -> SnmpVersion {
+        match self {
+            Self::V2c(_) => SnmpVersion::V2c,
+            Self::V3(_) => SnmpVersion::V3,
+        }
+    }
+
+    /// The keys `version` allows.
+    fn keys(version: SnmpVersion) -> &'static [&'static str] {
+        match version {
+            SnmpVersion::V2c => field_names::<Community>(),
+            SnmpVersion::V3 => field_names::<UsmKeys>(),
+        }
+    }
+}
+
+/// `version = "v2c"`: the community string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Community {
+    /// The community (required).
+    #[serde(default)]
+    pub community: Secret,
+}
+
+/// An SNMPv3 USM user (`version = "v3"` targets and `[[traps.users]]`),
+/// written as the keys `user`, `auth_protocol`, `auth_password`,
+/// `priv_protocol` and `priv_password`.
+///
+/// A missing key does not stop the file from loading: it is kept to be
+/// reported by [`validate`](Self::validate) with every other problem.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "UsmKeys")]
+pub struct UsmUser {
+    /// USM user name.
+    pub user: String,
+    /// Authentication (required: Tocsin never speaks noAuthNoPriv).
+    pub auth: UsmAuth,
+    /// Privacy; `None` is authNoPriv.
+    pub privacy: Option<UsmPrivacy>,
+    /// Problems found while reading the keys, as `key: what is wrong`.
+    problems: Vec<String>,
+}
+
+/// The authentication of a [`UsmUser`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsmAuth {
+    /// `auth_protocol`: `sha` or `sha256`.
+    pub protocol: AuthProtocol,
+    /// `auth_password`, at least 8 characters.
+    pub password: Secret,
+}
+
+/// The privacy (encryption) of a [`UsmUser`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsmPrivacy {
+    /// `priv_protocol`: `aes` or `aes256`.
+    pub protocol: PrivProtocol,
+    /// `priv_password`, at least 8 characters.
+    pub password: Secret,
+}
+
+/// The keys of a [`UsmUser`] as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsmKeys {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    auth_protocol: Option<AuthProtocol>,
+    #[serde(default)]
+    auth_password: Option<Secret>,
+    #[serde(default)]
+    priv_protocol: Option<PrivProtocol>,
+    #[serde(default)]
+    priv_password: Option<Secret>,
+}
+
+impl From<UsmKeys> for UsmUser {
+    fn from(k: UsmKeys) -> Self {
+        let mut problems = Vec::new();
+        let protocol = k.auth_protocol.unwrap_or_else(|| {
+            problems.push("auth_protocol: required (sha or sha256)".to_owned());
+            AuthProtocol::Sha
+        });
+        if k.priv_protocol.is_none() && k.priv_password.is_some() {
+            problems.push("priv_password: set without priv_protocol".to_owned());
+        }
+        Self {
+            user: k.user,
+            auth: UsmAuth {
+                protocol,
+                password: k.auth_password.unwrap_or_default(),
+            },
+            privacy: k.priv_protocol.map(|protocol| UsmPrivacy {
+                protocol,
+                password: k.priv_password.unwrap_or_default(),
+            }),
+            problems,
+        }
+    }
+}
+
+impl UsmUser {
+    /// A user with authentication and, if given, privacy.
+    pub fn new(user: impl Into<String>, auth: UsmAuth, privacy: Option<UsmPrivacy>) -> Self {
+        Self {
+            user: user.into(),
+            auth,
+            privacy,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Adds every problem with this user to `p`, each as `key: what is wrong`.
+    pub fn validate(&self, p: &mut Vec<String>) {
+        if self.user.trim().is_empty() {
+            p.push("user: required".to_owned());
+        }
+        p.extend(
+            self.problems
+                .iter()
+                .filter(|x| x.starts_with("auth_"))
+                .cloned(),
+        );
+        password_problem(p, "auth_password", &self.auth.password);
+        if let Some(privacy) = &self.privacy {
+            password_problem(p, "priv_password", &privacy.password);
+        }
+        p.extend(
+            self.problems
+                .iter()
+                .filter(|x| !x.starts_with("auth_"))
+                .cloned(),
+        );
+    }
 }
 
 /// SNMPv3 authentication protocol.
@@ -117,65 +285,79 @@ impl DeviceClass {
     }
 }
 
-/// One device polled by SNMP (a `[[snmp]]` entry of the agent's config).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The keys of a `[[snmp]]` entry every version has (`version` aside).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct TargetKeys {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    address: String,
+    #[serde(default = "default_port")]
+    port: u16,
+    #[serde(default = "default_interval", with = "humantime_serde")]
+    interval: Duration,
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    timeout: Duration,
+    #[serde(default = "default_retries")]
+    retries: u32,
+    class: DeviceClass,
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default = "default_icmp")]
+    icmp: bool,
+    #[serde(default = "default_icmp_probes")]
+    icmp_probes: u32,
+}
+
+/// One device polled by SNMP (a `[[snmp]]` entry of the agent's config).
+///
+/// In the file the version is a key (`version = "v3"`) beside the others.
+/// A key of the other version (`community` on a v3 target) does not stop the
+/// file from loading: it is kept to be reported by
+/// [`validate`](Self::validate) with every other problem. A key no version
+/// knows is a parse error naming every such key of the entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnmpTarget {
     /// The device's CI id: 1-128 characters of `[A-Za-z0-9._:-]`. Default:
     /// `name` if set, else `address`, with any other character replaced by `_`.
-    #[serde(default)]
     pub id: Option<String>,
     /// Display name, used when the device gives no sysName.
-    #[serde(default)]
     pub name: Option<String>,
     /// Host name or IP address of the device.
     pub address: String,
     /// UDP port of the device's SNMP agent.
-    #[serde(default = "default_port")]
     pub port: u16,
-    /// Protocol version: `v2c` (needs `community`) or `v3` (needs `user` and `auth_*`).
-    pub version: SnmpVersion,
-    /// v2c community string.
-    #[serde(default)]
-    pub community: Option<Secret>,
-    /// v3 USM user name.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// v3 authentication protocol: `sha` or `sha256`.
-    #[serde(default)]
-    pub auth_protocol: Option<AuthProtocol>,
-    /// v3 authentication password (at least 8 characters).
-    #[serde(default)]
-    pub auth_password: Option<Secret>,
-    /// v3 privacy protocol: `aes` or `aes256`; absent means authNoPriv.
-    #[serde(default)]
-    pub priv_protocol: Option<PrivProtocol>,
-    /// v3 privacy password (at least 8 characters).
-    #[serde(default)]
-    pub priv_password: Option<Secret>,
+    /// `version` (`v2c` or `v3`) and its credentials.
+    pub credentials: Credentials,
     /// How often the device is polled, e.g. `60s`.
-    #[serde(default = "default_interval", with = "humantime_serde")]
     pub interval: Duration,
     /// How long one request waits for an answer, e.g. `2s`.
-    #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
     /// How many times a request is resent after a timeout.
-    #[serde(default = "default_retries")]
     pub retries: u32,
     /// The device's class, e.g. `switch`, `router`, `storage`.
     pub class: DeviceClass,
     /// Where the device is (overrides nothing; sysLocation is reported separately).
-    #[serde(default)]
     pub location: Option<String>,
     /// Who is responsible for the device.
-    #[serde(default)]
     pub owner: Option<String>,
     /// Whether the device is also pinged (ICMP echo) on every poll.
-    #[serde(default = "default_icmp")]
     pub icmp: bool,
     /// Echo requests per poll (each waits up to `timeout`), 1 to 20.
-    #[serde(default = "default_icmp_probes")]
     pub icmp_probes: u32,
+    /// Keys the entry set that only the other version uses, in key order.
+    misplaced: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for SnmpTarget {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let table = toml::Table::deserialize(d)?;
+        Self::from_table(table).map_err(D::Error::custom)
+    }
 }
 
 fn default_icmp() -> bool {
@@ -210,13 +392,9 @@ impl SnmpTarget {
             name: None,
             address: address.into(),
             port,
-            version: SnmpVersion::V2c,
-            community: Some(Secret::new(community)),
-            user: None,
-            auth_protocol: None,
-            auth_password: None,
-            priv_protocol: None,
-            priv_password: None,
+            credentials: Credentials::V2c(Community {
+                community: Secret::new(community),
+            }),
             interval: default_interval(),
             timeout: default_timeout(),
             retries: default_retries(),
@@ -225,7 +403,84 @@ impl SnmpTarget {
             owner: None,
             icmp: default_icmp(),
             icmp_probes: default_icmp_probes(),
+            misplaced: Vec::new(),
         }
+    }
+
+    /// Reads one `[[snmp]]` table: `version` first, then the keys every
+    /// version has and the version's own keys, each into its struct.
+    fn from_table(mut table: toml::Table) -> Result<Self, toml::de::Error> {
+        let common_keys = field_names::<TargetKeys>();
+        let any_version = |key: &str| {
+            [SnmpVersion::V2c, SnmpVersion::V3]
+                .iter()
+                .any(|v| Credentials::keys(*v).contains(&key))
+        };
+        let Some(version) = table.remove("version") else {
+            let unknown: Vec<String> = table
+                .keys()
+                .filter(|k| !common_keys.contains(&k.as_str()) && !any_version(k))
+                .cloned()
+                .collect();
+            if unknown.is_empty() {
+                return Err(toml::de::Error::missing_field("version"));
+            }
+            let mut expected = vec!["version"];
+            expected.extend(common_keys);
+            return Err(toml::de::Error::custom(format!(
+                "{}, and missing field `version`",
+                unknown_keys_message(&unknown, &expected)
+            )));
+        };
+        let version: SnmpVersion = version.try_into()?;
+        let (mut common, mut own) = (toml::Table::new(), toml::Table::new());
+        let (mut misplaced, mut unknown) = (Vec::new(), Vec::new());
+        for (key, value) in table {
+            if common_keys.contains(&key.as_str()) {
+                common.insert(key, value);
+            } else if Credentials::keys(version).contains(&key.as_str()) {
+                own.insert(key, value);
+            } else if any_version(&key) {
+                misplaced.push(key);
+            } else {
+                unknown.push(key);
+            }
+        }
+        if !unknown.is_empty() {
+            let mut expected = vec!["version"];
+            expected.extend(common_keys);
+            expected.extend(Credentials::keys(version));
+            return Err(toml::de::Error::custom(unknown_keys_message(
+                &unknown, &expected,
+            )));
+        }
+        let own = toml::Value::Table(own);
+        let credentials = match version {
+            SnmpVersion::V2c => Credentials::V2c(own.try_into()?),
+            SnmpVersion::V3 => Credentials::V3(own.try_into()?),
+        };
+        let k: TargetKeys = toml::Value::Table(common).try_into()?;
+        Ok(Self {
+            id: k.id,
+            name: k.name,
+            address: k.address,
+            port: k.port,
+            credentials,
+            interval: k.interval,
+            timeout: k.timeout,
+            retries: k.retries,
+            class: k.class,
+            location: k.location,
+            owner: k.owner,
+            icmp: k.icmp,
+            icmp_probes: k.icmp_probes,
+            misplaced,
+        })
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> SnmpVersion {
+        self.credentials.version()
     }
 
     /// The device's CI id: `id` as configured, else `name`, else `address`,
@@ -285,9 +540,24 @@ impl SnmpTarget {
         if self.port == 0 {
             p.push("port: must not be 0".to_owned());
         }
-        match self.version {
-            SnmpVersion::V2c => self.v2c_problems(&mut p),
-            SnmpVersion::V3 => self.v3_problems(&mut p),
+        match &self.credentials {
+            Credentials::V2c(c) => {
+                if c.community.is_empty() {
+                    p.push("community: required for version v2c".to_owned());
+                }
+            }
+            Credentials::V3(u) => u.validate(&mut p),
+        }
+        for key in &self.misplaced {
+            let other = match self.version() {
+                SnmpVersion::V2c => SnmpVersion::V3,
+                SnmpVersion::V3 => SnmpVersion::V2c,
+            };
+            p.push(format!(
+                "{key}: only valid with version {}, not {}",
+                other.as_str(),
+                self.version().as_str()
+            ));
         }
         timing_problems(self.interval, self.timeout, MIN_INTERVAL, &mut p);
         if self.retries > MAX_RETRIES {
@@ -298,173 +568,20 @@ impl SnmpTarget {
         }
         p
     }
-
-    fn v2c_problems(&self, p: &mut Vec<String>) {
-        match &self.community {
-            Some(c) if !c.expose().is_empty() => {}
-            _ => p.push("community: required for version v2c".to_owned()),
-        }
-        let v3_keys = [
-            ("user", self.user.is_some()),
-            ("auth_protocol", self.auth_protocol.is_some()),
-            ("auth_password", self.auth_password.is_some()),
-            ("priv_protocol", self.priv_protocol.is_some()),
-            ("priv_password", self.priv_password.is_some()),
-        ];
-        for (key, set) in v3_keys {
-            if set {
-                p.push(format!("{key}: only valid with version v3"));
-            }
-        }
-    }
-
-    fn v3_problems(&self, p: &mut Vec<String>) {
-        if self.community.is_some() {
-            p.push("community: only valid with version v2c".to_owned());
-        }
-        if self.user.as_deref().is_none_or(str::is_empty) {
-            p.push("user: required for version v3".to_owned());
-        }
-        if self.auth_protocol.is_none() {
-            p.push("auth_protocol: required for version v3 (sha or sha256)".to_owned());
-        }
-        password_problem(p, "auth_password", self.auth_password.as_ref(), true);
-        let has_priv = self.priv_protocol.is_some();
-        password_problem(p, "priv_password", self.priv_password.as_ref(), has_priv);
-        if !has_priv && self.priv_password.is_some() {
-            p.push("priv_password: set without priv_protocol".to_owned());
-        }
-    }
 }
 
-/// Adds the problem with a USM password at `key`, if any: missing although
-/// `required`, or shorter than RFC 3414 allows.
-pub fn password_problem(p: &mut Vec<String>, key: &str, value: Option<&Secret>, required: bool) {
-    match value {
-        None if required => p.push(format!("{key}: required")),
-        Some(s) if s.expose().len() < MIN_PASSWORD_LEN => p.push(format!(
+/// Adds the problem with a USM password at `key`, if any: missing, or
+/// shorter than RFC 3414 allows.
+fn password_problem(p: &mut Vec<String>, key: &str, value: &Secret) {
+    if value.is_empty() {
+        p.push(format!("{key}: required"));
+    } else if value.expose().len() < MIN_PASSWORD_LEN {
+        p.push(format!(
             "{key}: must be at least {MIN_PASSWORD_LEN} characters"
-        )),
-        _ => {}
+        ));
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> SnmpTarget {
-        toml::from_str(text).expect("valid target")
-    }
-
-    #[test]
-    fn defaults_apply() {
-        let t = parse(
-            "address = \"10.0.0.1\"\nversion = \"v2c\"\ncommunity = \"public\"\nclass = \"switch\"\n",
-        );
-        assert_eq!(t.port, 161);
-        assert_eq!(t.interval, Duration::from_secs(60));
-        assert_eq!(t.timeout, Duration::from_secs(2));
-        assert_eq!(t.retries, 1);
-        assert_eq!(t.class, DeviceClass::Switch);
-        assert!(t.icmp);
-        assert_eq!(t.icmp_probes, 3);
-        assert_eq!(t.device_id(), "10.0.0.1");
-        assert_eq!(t.display_name(), "10.0.0.1");
-        assert!(t.validate().is_empty(), "{:?}", t.validate());
-    }
-
-    #[test]
-    fn device_ids_default_to_name_then_address_and_are_sanitized() {
-        let mut t = SnmpTarget::v2c("fe80::1%eth0", 161, "c");
-        assert_eq!(t.device_id(), "fe80::1_eth0");
-        t.address = "2001:db8::1".into();
-        assert_eq!(t.device_id(), "2001:db8::1", "IPv6 colons are kept");
-        t.address = "sw1.example/net".into();
-        assert_eq!(t.device_id(), "sw1.example_net");
-        t.name = Some("Core Switch 1".into());
-        assert_eq!(t.device_id(), "Core_Switch_1");
-        assert_eq!(t.display_name(), "Core Switch 1");
-        t.id = Some("core-sw-1".into());
-        assert_eq!(t.device_id(), "core-sw-1");
-        t.name = None;
-        t.id = None;
-        t.address = "a".repeat(200);
-        assert_eq!(t.device_id().len(), MAX_CI_ID_LEN);
-        assert!(t.validate().is_empty(), "{:?}", t.validate());
-    }
-
-    #[test]
-    fn explicit_ids_names_and_probes_are_checked() {
-        let mut t = SnmpTarget::v2c("10.0.0.1", 161, "c");
-        for bad in ["", "a/b", "sw 1", &"x".repeat(129)] {
-            t.id = Some(bad.to_owned());
-            let p = t.validate();
-            assert!(p.iter().any(|x| x.starts_with("id:")), "{bad:?}: {p:?}");
-        }
-        t.id = Some("Sw-1.dc:2_a".into());
-        assert!(t.validate().is_empty(), "{:?}", t.validate());
-        t.name = Some("  ".into());
-        t.icmp_probes = 0;
-        let p = t.validate();
-        assert!(p.iter().any(|x| x.starts_with("name:")), "{p:?}");
-        assert!(p.iter().any(|x| x.starts_with("icmp_probes:")), "{p:?}");
-        t.icmp = false;
-        assert_eq!(t.validate().len(), 1, "probes do not matter without icmp");
-    }
-
-    #[test]
-    fn unknown_keys_are_rejected() {
-        let r: Result<SnmpTarget, _> = toml::from_str(
-            "address = \"a\"\nversion = \"v2c\"\ncommunity = \"c\"\nclass = \"ups\"\ncomunity = \"x\"\n",
-        );
-        assert!(r.unwrap_err().to_string().contains("comunity"));
-    }
-
-    #[test]
-    fn v3_problems_are_all_reported_with_keys() {
-        let t = parse(
-            "address = \"\"\nport = 0\nversion = \"v3\"\ncommunity = \"c\"\nauth_password = \"short\"\n\
-             priv_protocol = \"aes\"\nclass = \"router\"\ntimeout = \"0s\"\nretries = 11\n",
-        );
-        let p = t.validate();
-        for key in [
-            "address:",
-            "port:",
-            "community:",
-            "user:",
-            "auth_protocol:",
-            "auth_password:",
-            "priv_password:",
-            "timeout:",
-            "retries:",
-        ] {
-            assert!(
-                p.iter().any(|x| x.starts_with(key)),
-                "{key} missing in {p:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn v2c_rejects_v3_keys() {
-        let t = parse("address = \"a\"\nversion = \"v2c\"\nuser = \"u\"\nclass = \"storage\"\n");
-        let p = t.validate();
-        assert!(p.iter().any(|x| x.starts_with("community:")), "{p:?}");
-        assert!(p.iter().any(|x| x.starts_with("user:")), "{p:?}");
-    }
-
-    #[test]
-    fn debug_never_shows_credentials() {
-        let t = parse(
-            "address = \"a\"\nversion = \"v3\"\nuser = \"ops\"\nauth_protocol = \"sha256\"\n\
-             auth_password = \"authsecret1\"\npriv_protocol = \"aes256\"\npriv_password = \"privsecret1\"\nclass = \"firewall\"\n",
-        );
-        assert!(t.validate().is_empty(), "{:?}", t.validate());
-        let shown = format!("{t:?} {:?}", SnmpTarget::v2c("a", 161, "community9"));
-        for secret in ["authsecret1", "privsecret1", "community9"] {
-            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
-        }
-        assert!(shown.contains("<redacted>"));
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -12,7 +12,10 @@ pub mod session;
 pub mod trap;
 pub mod walk;
 
-pub use config::{DeviceClass, Secret, SnmpTarget, SnmpVersion};
+pub use config::{
+    Community, Credentials, DeviceClass, Secret, SnmpTarget, SnmpVersion, UsmAuth, UsmPrivacy,
+    UsmUser,
+};
 pub use poll::{DevicePoll, LldpNeighbour, poll, poll_with};
 pub use session::{SnmpError, Transports};
 pub use walk::SubtreeError;

@@ -9,7 +9,7 @@ use async_snmp::transport::UdpTransport;
 use async_snmp::{Auth, Client, EngineCache, ErrorKind, Oid, Retry, UdpHandle, UsmConfig, VarBind};
 use tokio::sync::OnceCell;
 
-use super::config::{AuthProtocol, PrivProtocol, SnmpTarget, SnmpVersion};
+use super::config::{AuthProtocol, Credentials, PrivProtocol, SnmpTarget, SnmpVersion};
 
 /// Why a request to a device failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,10 +161,10 @@ impl Session {
         if result.is_err() && literal_v6.is_none() {
             result = builder().build_with(transports.get(true).await?).await;
         }
-        let client = result.map_err(|e| SnmpError::from_lib(&e, target.version))?;
+        let client = result.map_err(|e| SnmpError::from_lib(&e, target.version()))?;
         Ok(Self {
             client,
-            version: target.version,
+            version: target.version(),
             engines,
         })
     }
@@ -216,36 +216,34 @@ impl Session {
 }
 
 fn auth(target: &SnmpTarget) -> Result<Auth, SnmpError> {
-    match target.version {
-        SnmpVersion::V2c => {
-            let community = target
-                .community
-                .as_ref()
-                .ok_or_else(|| SnmpError::Config("community: required".to_owned()))?;
-            Ok(Auth::v2c(community.expose().as_bytes().to_vec()))
+    match &target.credentials {
+        Credentials::V2c(c) => {
+            if c.community.is_empty() {
+                return Err(SnmpError::Config("community: required".to_owned()));
+            }
+            Ok(Auth::v2c(c.community.expose().as_bytes().to_vec()))
         }
-        SnmpVersion::V3 => {
-            let user = target.user.clone().unwrap_or_default();
-            let (Some(ap), Some(apw)) = (target.auth_protocol, target.auth_password.as_ref())
-            else {
-                return Err(SnmpError::Config(
-                    "auth_protocol and auth_password: required".to_owned(),
-                ));
-            };
-            let ap = match ap {
+        Credentials::V3(u) => {
+            let mut problems = Vec::new();
+            u.validate(&mut problems);
+            if !problems.is_empty() {
+                return Err(SnmpError::Config(problems.join("; ")));
+            }
+            let ap = match u.auth.protocol {
                 AuthProtocol::Sha => async_snmp::AuthProtocol::Sha1,
                 AuthProtocol::Sha256 => async_snmp::AuthProtocol::Sha256,
             };
-            let usm = UsmConfig::new(user.into_bytes());
-            let usm = match (target.priv_protocol, target.priv_password.as_ref()) {
-                (Some(pp), Some(ppw)) => {
-                    let pp = match pp {
+            let usm = UsmConfig::new(u.user.clone().into_bytes());
+            let apw = u.auth.password.expose();
+            let usm = match &u.privacy {
+                Some(p) => {
+                    let pp = match p.protocol {
                         PrivProtocol::Aes => async_snmp::PrivProtocol::Aes128,
                         PrivProtocol::Aes256 => async_snmp::PrivProtocol::Aes256Blumenthal,
                     };
-                    usm.auth_priv(ap, apw.expose(), pp, ppw.expose())
+                    usm.auth_priv(ap, apw, pp, p.password.expose())
                 }
-                _ => usm.auth(ap, apw.expose()),
+                None => usm.auth(ap, apw),
             }
             .map_err(|e| SnmpError::Config(e.to_string()))?;
             Ok(usm.into())

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use tocsin_agent::snmp::config::{AuthProtocol, PrivProtocol};
-use tocsin_agent::snmp::{Secret, SnmpTarget, SnmpVersion};
+use tocsin_agent::snmp::config::{AuthProtocol, PrivProtocol, UsmAuth, UsmPrivacy, UsmUser};
+use tocsin_agent::snmp::{Credentials, Secret, SnmpTarget};
 use tocsin_e2e::snmpd::{PRIV_PASS, Snmpd, USER};
 
 /// Starts snmpd on a free loopback port with `extra` config lines appended.
@@ -35,13 +35,17 @@ impl Targets for Snmpd {
 
     fn v3(&self, auth_pass: &str) -> SnmpTarget {
         let mut t = self.v2c("unused");
-        t.version = SnmpVersion::V3;
-        t.community = None;
-        t.user = Some(USER.to_owned());
-        t.auth_protocol = Some(AuthProtocol::Sha);
-        t.auth_password = Some(Secret::new(auth_pass));
-        t.priv_protocol = Some(PrivProtocol::Aes);
-        t.priv_password = Some(Secret::new(PRIV_PASS));
+        t.credentials = Credentials::V3(UsmUser::new(
+            USER,
+            UsmAuth {
+                protocol: AuthProtocol::Sha,
+                password: Secret::new(auth_pass),
+            },
+            Some(UsmPrivacy {
+                protocol: PrivProtocol::Aes,
+                password: Secret::new(PRIV_PASS),
+            }),
+        ));
         t
     }
 }

@@ -106,7 +106,7 @@ impl NotifyConfig {
             receivers: self
                 .receiver
                 .iter()
-                .map(|r| (r.name.clone(), r.kind.as_str().to_string()))
+                .map(|r| (r.name.clone(), r.kind().as_str().to_string()))
                 .collect(),
             routes: self.route.clone(),
             default_receivers: self.default_receivers.clone(),

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use serde::Deserialize;
 
-use crate::snmp::config::{AuthProtocol, PrivProtocol, Secret, password_problem};
+use crate::snmp::config::{Secret, UsmUser};
 
 /// Settings of the SNMP trap/inform receiver (the agent's `[traps]` section).
 ///
@@ -23,31 +23,10 @@ pub struct TrapConfig {
     #[serde(default)]
     pub communities: Vec<Secret>,
     /// Accepted SNMPv3 USM users; empty refuses every v3 notification.
+    /// The keys are localized to whatever engine ID the sender uses, so a
+    /// trap sender's engine ID need not be configured.
     #[serde(default)]
-    pub users: Vec<TrapUser>,
-}
-
-/// One SNMPv3 USM user allowed to send traps and informs.
-///
-/// The keys are localized to whatever engine ID the sender uses, so a trap
-/// sender's engine ID need not be configured.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrapUser {
-    /// USM user name.
-    pub user: String,
-    /// Authentication protocol: `sha` or `sha256`.
-    #[serde(default)]
-    pub auth_protocol: Option<AuthProtocol>,
-    /// Authentication password (at least 8 characters).
-    #[serde(default)]
-    pub auth_password: Option<Secret>,
-    /// Privacy protocol: `aes` or `aes256`; absent means authNoPriv is enough.
-    #[serde(default)]
-    pub priv_protocol: Option<PrivProtocol>,
-    /// Privacy password (at least 8 characters).
-    #[serde(default)]
-    pub priv_password: Option<Secret>,
+    pub users: Vec<UsmUser>,
 }
 
 /// The standard trap port on every IPv4 address.
@@ -89,31 +68,11 @@ impl TrapConfig {
             if !u.user.is_empty() && !seen.insert(u.user.as_str()) {
                 p.push(format!("users[{i}].user: duplicate user {:?}", u.user));
             }
-            u.problems(&format!("users[{i}]"), &mut p);
+            let mut own = Vec::new();
+            u.validate(&mut own);
+            p.extend(own.into_iter().map(|x| format!("users[{i}].{x}")));
         }
         p
-    }
-}
-
-impl TrapUser {
-    /// Adds this user's problems to `p`, each key prefixed with `at`.
-    fn problems(&self, at: &str, p: &mut Vec<String>) {
-        if self.user.trim().is_empty() {
-            p.push(format!("{at}.user: must not be empty"));
-        }
-        if self.auth_protocol.is_none() {
-            p.push(format!(
-                "{at}.auth_protocol: required (sha or sha256); unauthenticated v3 traps are refused"
-            ));
-        }
-        let auth = format!("{at}.auth_password");
-        password_problem(p, &auth, self.auth_password.as_ref(), true);
-        let has_priv = self.priv_protocol.is_some();
-        let privacy = format!("{at}.priv_password");
-        password_problem(p, &privacy, self.priv_password.as_ref(), has_priv);
-        if !has_priv && self.priv_password.is_some() {
-            p.push(format!("{at}.priv_password: set without priv_protocol"));
-        }
     }
 }
 
@@ -143,7 +102,10 @@ mod tests {
              priv_protocol = \"aes\"\npriv_password = \"privpass1\"\n",
         );
         assert_eq!(c.communities.len(), 2);
-        assert_eq!(c.users[0].priv_protocol, Some(PrivProtocol::Aes));
+        assert_eq!(
+            c.users[0].privacy.as_ref().map(|p| p.protocol),
+            Some(crate::snmp::config::PrivProtocol::Aes)
+        );
         assert!(c.validate().is_empty(), "{:?}", c.validate());
     }
 

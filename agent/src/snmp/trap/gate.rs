@@ -72,7 +72,7 @@ impl Gate {
             .users
             .iter()
             .map(|u| {
-                let level = if u.priv_protocol.is_some() {
+                let level = if u.privacy.is_some() {
                     SecurityLevel::AuthPriv
                 } else {
                     SecurityLevel::AuthNoPriv

@@ -56,7 +56,7 @@ use async_snmp::notification::{
 };
 use async_snmp::{AuthoritativeEngine, UsmUser};
 
-pub use config::{TrapConfig, TrapUser};
+pub use config::TrapConfig;
 pub use decode::{ReceivedTrap, TrapKind};
 pub use interface::TrapInterface;
 
@@ -204,24 +204,23 @@ fn with_users(
     config: &TrapConfig,
 ) -> Result<NotificationReceiverBuilder, TrapError> {
     for (i, u) in config.users.iter().enumerate() {
-        let (Some(ap), Some(apw)) = (u.auth_protocol, u.auth_password.as_ref()) else {
+        let mut problems = Vec::new();
+        u.validate(&mut problems);
+        if !problems.is_empty() {
             return Err(TrapError::Config(format!(
-                "users[{i}]: auth_protocol and auth_password are required"
+                "users[{i}]: {}",
+                problems.join("; ")
             )));
-        };
-        let ap = match ap {
+        }
+        let ap = match u.auth.protocol {
             AuthProtocol::Sha => async_snmp::AuthProtocol::Sha1,
             AuthProtocol::Sha256 => async_snmp::AuthProtocol::Sha256,
         };
-        let privacy = match (u.priv_protocol, u.priv_password.as_ref()) {
-            (Some(pp), Some(ppw)) => Some((lib_priv(pp), ppw)),
-            (None, None) => None,
-            _ => {
-                return Err(TrapError::Config(format!(
-                    "users[{i}]: priv_protocol and priv_password go together"
-                )));
-            }
-        };
+        let apw = &u.auth.password;
+        let privacy = u
+            .privacy
+            .as_ref()
+            .map(|p| (lib_priv(p.protocol), &p.password));
         let configure = |user: UsmUser| match privacy {
             Some((pp, ppw)) => user.auth_priv(ap, apw.expose(), pp, ppw.expose()),
             None => user.auth(ap, apw.expose()),

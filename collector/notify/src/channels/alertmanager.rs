@@ -21,10 +21,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::config::ReceiverConfig;
+use super::config::{ChannelConfig, ReceiverConfig, check_headers, check_url};
 use super::http::HttpRequest;
+use super::secret::Secret;
 use super::text::{ci_name, incident_url};
 use crate::Notification;
 use tocsin_incidents::Incident;
@@ -137,6 +138,26 @@ fn common<'a>(maps: impl Iterator<Item = &'a Kv>) -> Kv {
     out
 }
 
+/// `kind = "alertmanager"`: the receiver's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    /// Endpoint (required). A secret, so `env:VAR` works here.
+    #[serde(default)]
+    pub url: Secret,
+    /// Extra request headers. Values are secrets and may be `env:VAR`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+}
+
+impl AlertmanagerConfig {
+    /// Every problem, each as `key: what is wrong`.
+    pub(super) fn validate(&self, p: &mut Vec<String>) {
+        check_url(&self.url, "alertmanager", p);
+        check_headers(&self.headers, p);
+    }
+}
+
 /// The payload for `n`.
 pub fn payload(n: &Notification, cfg: &ReceiverConfig) -> AmPayload {
     let ext = cfg.external_url.as_deref();
@@ -167,9 +188,13 @@ pub fn payload(n: &Notification, cfg: &ReceiverConfig) -> AmPayload {
 /// The complete request for `n`.
 pub fn request(n: &Notification, cfg: &ReceiverConfig, url: &str) -> HttpRequest {
     let mut headers = vec![("Idempotency-Key".to_string(), n.idempotency_key.clone())];
+    let own = match &cfg.channel {
+        ChannelConfig::Alertmanager(a) => Some(a),
+        _ => None,
+    };
     headers.extend(
-        cfg.headers
-            .iter()
+        own.into_iter()
+            .flat_map(|a| &a.headers)
             .map(|(k, v)| (k.clone(), v.expose().to_string())),
     );
     HttpRequest {

@@ -22,12 +22,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
 
+use super::alertmanager::AlertmanagerConfig;
+use super::email::EmailConfig;
+use super::pagerduty::PagerdutyConfig;
+use super::robots::{DingtalkConfig, FeishuConfig, WecomConfig};
 use super::secret::Secret;
-
-/// PagerDuty's Events API v2 endpoint, used when a `pagerduty` receiver has no `url`.
-pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+use super::webhook::WebhookConfig;
 
 /// Headers Tocsin sets itself; `headers` may not override them.
 pub const RESERVED_HEADERS: &[&str] = &[
@@ -84,84 +87,99 @@ impl ReceiverKind {
     }
 }
 
-/// How the SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain text (local relays only; no password allowed).
-    None,
-    /// Plain connection upgraded with STARTTLS, which is required (default port 587).
-    #[default]
-    Starttls,
-    /// TLS from the first byte, "SMTPS" (default port 465).
-    Tls,
+/// What a receiver sends, and where: one config struct per kind, each owned
+/// by the module that implements the kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelConfig {
+    /// `kind = "webhook"`.
+    Webhook(WebhookConfig),
+    /// `kind = "alertmanager"`.
+    Alertmanager(AlertmanagerConfig),
+    /// `kind = "pagerduty"`.
+    Pagerduty(PagerdutyConfig),
+    /// `kind = "dingtalk"`.
+    Dingtalk(DingtalkConfig),
+    /// `kind = "wecom"`.
+    Wecom(WecomConfig),
+    /// `kind = "feishu"`.
+    Feishu(FeishuConfig),
+    /// `kind = "email"`.
+    Email(EmailConfig),
 }
 
-impl SmtpTls {
-    /// The port used when `smtp_port` is not set.
-    pub fn default_port(self) -> u16 {
+impl ChannelConfig {
+    /// The kind of receiver.
+    pub fn kind(&self) -> ReceiverKind {
         match self {
-            Self::None => 25,
-            Self::Starttls => 587,
-            Self::Tls => 465,
+            Self::Webhook(_) => ReceiverKind::Webhook,
+            Self::Alertmanager(_) => ReceiverKind::Alertmanager,
+            Self::Pagerduty(_) => ReceiverKind::Pagerduty,
+            Self::Dingtalk(_) => ReceiverKind::Dingtalk,
+            Self::Wecom(_) => ReceiverKind::Wecom,
+            Self::Feishu(_) => ReceiverKind::Feishu,
+            Self::Email(_) => ReceiverKind::Email,
+        }
+    }
+
+    /// Reads the kind's own keys (a table holding only those).
+    fn from_value(kind: ReceiverKind, own: toml::Value) -> Result<Self, toml::de::Error> {
+        Ok(match kind {
+            ReceiverKind::Webhook => Self::Webhook(own.try_into()?),
+            ReceiverKind::Alertmanager => Self::Alertmanager(own.try_into()?),
+            ReceiverKind::Pagerduty => Self::Pagerduty(own.try_into()?),
+            ReceiverKind::Dingtalk => Self::Dingtalk(own.try_into()?),
+            ReceiverKind::Wecom => Self::Wecom(own.try_into()?),
+            ReceiverKind::Feishu => Self::Feishu(own.try_into()?),
+            ReceiverKind::Email => Self::Email(own.try_into()?),
+        })
+    }
+
+    /// Every problem with the kind's own keys, each as `key: what is wrong`.
+    fn validate(&self, p: &mut Vec<String>) {
+        match self {
+            Self::Webhook(c) => c.validate(p),
+            Self::Alertmanager(c) => c.validate(p),
+            Self::Pagerduty(c) => c.validate(p),
+            Self::Dingtalk(c) => check_robot_url(&c.url, "dingtalk", c.secret.as_ref(), p),
+            Self::Wecom(c) => check_robot_url(&c.url, "wecom", None, p),
+            Self::Feishu(c) => check_robot_url(&c.url, "feishu", c.secret.as_ref(), p),
+            Self::Email(c) => c.validate(p),
         }
     }
 }
 
-/// One `[[notify.receiver]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+/// The keys every receiver has, whatever its kind (`kind` aside).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct CommonKeys {
+    name: String,
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    timeout: Duration,
+    #[serde(default)]
+    external_url: Option<String>,
+}
+
+/// One `[[notify.receiver]]` entry: the keys every kind has, and the kind's
+/// own in [`channel`](Self::channel).
+///
+/// In the file the kind is a key (`kind = "email"`) beside the others. A key
+/// of another kind (`routing_key` on a webhook) does not stop the file from
+/// loading: it is kept to be reported by [`validate`](Self::validate) with
+/// every other problem. A key no kind knows is a parse error naming every
+/// such key of the entry.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReceiverConfig {
     /// Unique name, used by routes and in idempotency keys (`[A-Za-z0-9_.-]`).
     pub name: String,
-    /// Format and transport.
-    pub kind: ReceiverKind,
-    /// Endpoint for the HTTP kinds (required, except `pagerduty` which defaults
-    /// to PagerDuty's Events API). A secret: robot URLs carry their token, so
-    /// `env:VAR` works here and the API shows it with tokens redacted.
-    #[serde(default)]
-    pub url: Option<Secret>,
     /// Time limit of one delivery attempt (connect, send, answer), e.g. `10s`.
-    #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
-    /// `webhook`/`alertmanager`: extra request headers. Values are secrets
-    /// (`Authorization` usually is) and may be `env:VAR`.
-    #[serde(default)]
-    pub headers: BTreeMap<String, Secret>,
-    /// `webhook`: key for the `X-Tocsin-Signature` HMAC-SHA256 header.
-    #[serde(default)]
-    pub hmac_secret: Option<Secret>,
-    /// `pagerduty`: the integration's routing key.
-    #[serde(default)]
-    pub routing_key: Option<Secret>,
-    /// `dingtalk`/`feishu`: the robot's signing secret (signed mode).
-    #[serde(default)]
-    pub secret: Option<Secret>,
     /// Base URL of the Tocsin console, for links (`<external_url>/incidents/<id>`)
     /// and Alertmanager's `externalURL`/`generatorURL`.
-    #[serde(default)]
     pub external_url: Option<String>,
-    /// `email`: SMTP server host name.
-    #[serde(default)]
-    pub smtp_host: Option<String>,
-    /// `email`: SMTP port (default by `tls`: 25, 587 or 465).
-    #[serde(default)]
-    pub smtp_port: Option<u16>,
-    /// `email`: `none`, `starttls` (default) or `tls`.
-    #[serde(default)]
-    pub tls: SmtpTls,
-    /// `email`: SMTP user name (with `password`).
-    #[serde(default)]
-    pub username: Option<String>,
-    /// `email`: SMTP password.
-    #[serde(default)]
-    pub password: Option<Secret>,
-    /// `email`: sender, e.g. `Tocsin <tocsin@example.com>`.
-    #[serde(default)]
-    pub from: Option<String>,
-    /// `email`: recipients.
-    #[serde(default)]
-    pub to: Vec<String>,
+    /// `kind` and the kind's own keys.
+    pub channel: ChannelConfig,
+    /// Keys the entry set that only other kinds use, in key order.
+    misplaced: Vec<String>,
 }
 
 fn default_timeout() -> Duration {
@@ -171,26 +189,96 @@ fn default_timeout() -> Duration {
 /// Longest accepted `timeout`.
 const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
+impl<'de> Deserialize<'de> for ReceiverConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let table = toml::Table::deserialize(d)?;
+        Self::from_table(table).map_err(D::Error::custom)
+    }
+}
+
 impl ReceiverConfig {
-    /// The URL requests go to (`None` for e-mail, or an HTTP kind without `url`
-    /// other than PagerDuty, which [`Self::validate`] rejects).
-    pub fn endpoint(&self) -> Option<&str> {
-        match (&self.url, self.kind) {
-            (Some(u), k) if k.is_http() => Some(u.expose()),
-            (None, ReceiverKind::Pagerduty) => Some(PAGERDUTY_EVENTS_URL),
-            _ => None,
+    /// A receiver with defaults for everything but its name and channel (tests).
+    pub fn new(name: &str, channel: ChannelConfig) -> Self {
+        Self {
+            name: name.to_owned(),
+            timeout: default_timeout(),
+            external_url: None,
+            channel,
+            misplaced: Vec::new(),
         }
     }
 
-    /// The SMTP port in use.
-    pub fn smtp_port(&self) -> u16 {
-        self.smtp_port.unwrap_or_else(|| self.tls.default_port())
+    /// Reads one `[[notify.receiver]]` table: `kind` first, then the keys
+    /// every kind has and the kind's own keys, each into its struct.
+    fn from_table(mut table: toml::Table) -> Result<Self, toml::de::Error> {
+        let common_keys = field_names::<CommonKeys>();
+        let Some(kind) = table.remove("kind") else {
+            let unknown: Vec<String> = table
+                .keys()
+                .filter(|k| !common_keys.contains(&k.as_str()) && kinds_using(k).is_empty())
+                .cloned()
+                .collect();
+            if unknown.is_empty() {
+                return Err(toml::de::Error::missing_field("kind"));
+            }
+            let mut expected = vec!["kind"];
+            expected.extend(common_keys);
+            return Err(toml::de::Error::custom(format!(
+                "{}, and missing field `kind`",
+                unknown_message(&unknown, &expected)
+            )));
+        };
+        let kind: ReceiverKind = kind.try_into()?;
+        let mut common = toml::Table::new();
+        let mut own = toml::Table::new();
+        let mut misplaced = Vec::new();
+        let mut unknown = Vec::new();
+        for (key, value) in table {
+            if common_keys.contains(&key.as_str()) {
+                common.insert(key, value);
+            } else if kind_keys(kind).contains(&key.as_str()) {
+                own.insert(key, value);
+            } else if !kinds_using(&key).is_empty() {
+                misplaced.push(key);
+            } else {
+                unknown.push(key);
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(unknown_keys(&unknown, kind));
+        }
+        let channel = ChannelConfig::from_value(kind, toml::Value::Table(own))?;
+        let c: CommonKeys = toml::Value::Table(common).try_into()?;
+        Ok(Self {
+            name: c.name,
+            timeout: c.timeout,
+            external_url: c.external_url,
+            channel,
+            misplaced,
+        })
+    }
+
+    /// Format and transport.
+    pub fn kind(&self) -> ReceiverKind {
+        self.channel.kind()
+    }
+
+    /// The URL requests go to (`None` for e-mail).
+    pub fn endpoint(&self) -> Option<&str> {
+        match &self.channel {
+            ChannelConfig::Webhook(c) => Some(c.url.expose()),
+            ChannelConfig::Alertmanager(c) => Some(c.url.expose()),
+            ChannelConfig::Pagerduty(c) => Some(c.endpoint()),
+            ChannelConfig::Dingtalk(c) => Some(c.url.expose()),
+            ChannelConfig::Wecom(c) => Some(c.url.expose()),
+            ChannelConfig::Feishu(c) => Some(c.url.expose()),
+            ChannelConfig::Email(_) => None,
+        }
     }
 
     /// Every problem, each as `key: problem` (keys relative to this entry).
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
-        let kind = self.kind;
         let name_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
         if self.name.is_empty() || !self.name.chars().all(name_ok) {
             p.push(format!(
@@ -201,139 +289,158 @@ impl ReceiverConfig {
         if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
             p.push("timeout: must be more than 0s and at most 5m".to_string());
         }
-        if kind.is_http() {
-            match (&self.url, kind) {
-                (None, ReceiverKind::Pagerduty) => {}
-                (None, _) => p.push(format!("url: required for kind {}", kind.as_str())),
-                (Some(u), _) => {
-                    if let Err(e) = check_http_url(u.expose()) {
-                        p.push(format!("url: {e}"));
-                    }
-                }
-            }
-        } else if self.url.is_some() {
-            p.push("url: not used by kind email".to_string());
-        }
         if let Some(u) = &self.external_url
             && let Err(e) = check_http_url(u)
         {
             p.push(format!("external_url: {e}"));
         }
-        self.check_headers(&mut p);
-        let only = |p: &mut Vec<String>, set: bool, key: &str, kinds: &[ReceiverKind]| {
-            if set && !kinds.contains(&kind) {
-                let names: Vec<_> = kinds.iter().map(|k| k.as_str()).collect();
-                p.push(format!("{key}: only for kind {}", names.join(" or ")));
-            }
-        };
-        use ReceiverKind as K;
-        only(
-            &mut p,
-            self.hmac_secret.is_some(),
-            "hmac_secret",
-            &[K::Webhook],
-        );
-        only(
-            &mut p,
-            self.routing_key.is_some(),
-            "routing_key",
-            &[K::Pagerduty],
-        );
-        only(
-            &mut p,
-            self.secret.is_some(),
-            "secret",
-            &[K::Dingtalk, K::Feishu],
-        );
-        let email_only = [
-            ("smtp_host", self.smtp_host.is_some()),
-            ("smtp_port", self.smtp_port.is_some()),
-            ("tls", self.tls != SmtpTls::default()),
-            ("username", self.username.is_some()),
-            ("password", self.password.is_some()),
-            ("from", self.from.is_some()),
-            ("to", !self.to.is_empty()),
-        ];
-        for (key, set) in email_only {
-            only(&mut p, set, key, &[K::Email]);
-        }
-        for (key, s) in [
-            ("hmac_secret", &self.hmac_secret),
-            ("routing_key", &self.routing_key),
-            ("secret", &self.secret),
-            ("password", &self.password),
-        ] {
-            if s.as_ref().is_some_and(Secret::is_blank) {
-                p.push(format!("{key}: must not be empty"));
-            }
-        }
-        if kind == K::Pagerduty && self.routing_key.is_none() {
-            p.push("routing_key: required for kind pagerduty".to_string());
-        }
-        if kind == K::Email {
-            self.check_email(&mut p);
+        self.channel.validate(&mut p);
+        for key in &self.misplaced {
+            let kinds: Vec<&str> = kinds_using(key).iter().map(|k| k.as_str()).collect();
+            p.push(format!(
+                "{key}: not used by kind {} (only by {})",
+                self.kind().as_str(),
+                kinds.join(", ")
+            ));
         }
         p
     }
+}
 
-    fn check_headers(&self, p: &mut Vec<String>) {
-        if self.headers.is_empty() {
-            return;
+/// Every kind, in the order problems list them.
+const KINDS: [ReceiverKind; 7] = [
+    ReceiverKind::Webhook,
+    ReceiverKind::Alertmanager,
+    ReceiverKind::Pagerduty,
+    ReceiverKind::Dingtalk,
+    ReceiverKind::Wecom,
+    ReceiverKind::Feishu,
+    ReceiverKind::Email,
+];
+
+/// The keys of `kind`'s own config struct.
+fn kind_keys(kind: ReceiverKind) -> &'static [&'static str] {
+    match kind {
+        ReceiverKind::Webhook => field_names::<WebhookConfig>(),
+        ReceiverKind::Alertmanager => field_names::<AlertmanagerConfig>(),
+        ReceiverKind::Pagerduty => field_names::<PagerdutyConfig>(),
+        ReceiverKind::Dingtalk => field_names::<DingtalkConfig>(),
+        ReceiverKind::Wecom => field_names::<WecomConfig>(),
+        ReceiverKind::Feishu => field_names::<FeishuConfig>(),
+        ReceiverKind::Email => field_names::<EmailConfig>(),
+    }
+}
+
+/// The kinds whose own keys include `key`.
+fn kinds_using(key: &str) -> Vec<ReceiverKind> {
+    KINDS
+        .into_iter()
+        .filter(|k| kind_keys(*k).contains(&key))
+        .collect()
+}
+
+/// The parse error naming keys no kind knows, and the keys a `kind` receiver may have.
+fn unknown_keys(keys: &[String], kind: ReceiverKind) -> toml::de::Error {
+    let mut expected: Vec<&str> = vec!["kind"];
+    expected.extend(field_names::<CommonKeys>());
+    expected.extend(kind_keys(kind));
+    toml::de::Error::custom(unknown_message(keys, &expected))
+}
+
+/// The text naming every key in `keys` that no struct knows, and the keys
+/// the entry may have.
+fn unknown_message(keys: &[String], expected: &[&str]) -> String {
+    let list = |names: &mut dyn Iterator<Item = &str>| {
+        names
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let noun = if keys.len() == 1 { "field" } else { "fields" };
+    format!(
+        "unknown {noun} {}, expected one of {}",
+        list(&mut keys.iter().map(String::as_str)),
+        list(&mut expected.iter().copied())
+    )
+}
+
+/// The field names a derived `Deserialize` struct expects, as serde tells
+/// its deserializer: one list per struct, so the keys of each kind are
+/// written only in the kind's struct.
+///
+/// The agent has the same helper (`agent/src/checks/config.rs`); the two
+/// crates share no dependency to hold it.
+pub(crate) fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::Visitor;
+    use serde::de::value::Error as ValueError;
+
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Fields<'_> {
+        type Error = ValueError;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ValueError> {
+            Err(ValueError::custom("only field names are read"))
         }
-        if !matches!(
-            self.kind,
-            ReceiverKind::Webhook | ReceiverKind::Alertmanager
-        ) {
-            p.push("headers: only for kind webhook or alertmanager".to_string());
-            return;
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, ValueError> {
+            *self.0 = fields;
+            Err(ValueError::custom("only field names are read"))
         }
-        for (name, value) in &self.headers {
-            let lower = name.to_ascii_lowercase();
-            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                p.push(format!("headers.{name}: not a valid header name"));
-            } else if RESERVED_HEADERS.contains(&lower.as_str()) {
-                p.push(format!(
-                    "headers.{name}: set by Tocsin, cannot be overridden"
-                ));
-            }
-            if reqwest::header::HeaderValue::from_str(value.expose()).is_err() {
-                p.push(format!("headers.{name}: not a valid header value"));
-            }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
         }
     }
 
-    fn check_email(&self, p: &mut Vec<String>) {
-        match &self.smtp_host {
-            None => p.push("smtp_host: required for kind email".to_string()),
-            Some(h) if h.trim().is_empty() || h.contains(['/', ' ', ':']) => {
-                p.push(format!("smtp_host: {h:?} is not a host name"));
-            }
-            Some(_) => {}
+    let mut fields: &'static [&'static str] = &[];
+    // The error is the point: the struct stops at its field list.
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
+}
+
+/// A required URL of an HTTP kind: set, and an absolute http(s) URL.
+pub(crate) fn check_url(url: &Secret, kind: &str, p: &mut Vec<String>) {
+    if url.is_blank() {
+        p.push(format!("url: required for kind {kind}"));
+    } else if let Err(e) = check_http_url(url.expose()) {
+        p.push(format!("url: {e}"));
+    }
+}
+
+/// An optional secret, if set, is not empty.
+pub(crate) fn check_secret(key: &str, s: Option<&Secret>, p: &mut Vec<String>) {
+    if s.is_some_and(Secret::is_blank) {
+        p.push(format!("{key}: must not be empty"));
+    }
+}
+
+/// A chat robot's `url`, and its signing `secret` if it has one.
+fn check_robot_url(url: &Secret, kind: &str, secret: Option<&Secret>, p: &mut Vec<String>) {
+    check_url(url, kind, p);
+    check_secret("secret", secret, p);
+}
+
+/// Extra request headers (`webhook`, `alertmanager`): valid, and none Tocsin sets itself.
+pub(crate) fn check_headers(headers: &BTreeMap<String, Secret>, p: &mut Vec<String>) {
+    for (name, value) in headers {
+        let lower = name.to_ascii_lowercase();
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            p.push(format!("headers.{name}: not a valid header name"));
+        } else if RESERVED_HEADERS.contains(&lower.as_str()) {
+            p.push(format!(
+                "headers.{name}: set by Tocsin, cannot be overridden"
+            ));
         }
-        if self.smtp_port == Some(0) {
-            p.push("smtp_port: must not be 0".to_string());
-        }
-        match &self.from {
-            None => p.push("from: required for kind email".to_string()),
-            Some(f) => {
-                if f.parse::<lettre::message::Mailbox>().is_err() {
-                    p.push(format!("from: {f:?} is not an e-mail address"));
-                }
-            }
-        }
-        if self.to.is_empty() {
-            p.push("to: at least one recipient is required for kind email".to_string());
-        }
-        for (i, t) in self.to.iter().enumerate() {
-            if t.parse::<lettre::message::Mailbox>().is_err() {
-                p.push(format!("to[{i}]: {t:?} is not an e-mail address"));
-            }
-        }
-        if self.username.is_some() != self.password.is_some() {
-            p.push("username: username and password go together".to_string());
-        }
-        if self.password.is_some() && self.tls == SmtpTls::None {
-            p.push("password: would be sent in clear text with tls = \"none\"".to_string());
+        if reqwest::header::HeaderValue::from_str(value.expose()).is_err() {
+            p.push(format!("headers.{name}: not a valid header value"));
         }
     }
 }
@@ -358,7 +465,7 @@ pub fn validate_receivers(receivers: &[ReceiverConfig]) -> Vec<String> {
 }
 
 /// An absolute `http`/`https` URL with a host. Errors never repeat the URL.
-fn check_http_url(text: &str) -> Result<(), String> {
+pub(crate) fn check_http_url(text: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(text).map_err(|e| format!("not a valid URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("scheme {:?} is not http or https", url.scheme()));
@@ -370,89 +477,5 @@ fn check_http_url(text: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(toml_text: &str) -> ReceiverConfig {
-        toml::from_str(toml_text).unwrap()
-    }
-
-    #[test]
-    fn defaults_and_unknown_fields() {
-        let r = parse("name = \"a\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"");
-        assert_eq!(r.timeout, Duration::from_secs(10));
-        assert!(r.validate().is_empty(), "{:?}", r.validate());
-        let e = toml::from_str::<ReceiverConfig>("name = \"a\"\nkind = \"webhook\"\nurll = \"x\"")
-            .err()
-            .unwrap();
-        assert!(e.to_string().contains("urll"), "{e}");
-    }
-
-    #[test]
-    fn reports_every_problem_with_its_key() {
-        let r = parse(
-            "name = \"bad name\"\nkind = \"dingtalk\"\nurl = \"ftp://x/robot?access_token=s3cr3t\"\n\
-             timeout = \"0s\"\nrouting_key = \"k\"\nto = [\"a@b.c\"]\nheaders = { X = \"1\" }",
-        );
-        let p = r.validate();
-        for key in [
-            "name:",
-            "timeout:",
-            "url:",
-            "routing_key:",
-            "to:",
-            "headers:",
-        ] {
-            assert!(
-                p.iter().any(|e| e.starts_with(key)),
-                "{key} missing in {p:?}"
-            );
-        }
-        assert!(p.iter().all(|e| !e.contains("s3cr3t")), "{p:?}");
-    }
-
-    #[test]
-    fn email_needs_its_fields() {
-        let r = parse(
-            "name = \"m\"\nkind = \"email\"\ntls = \"none\"\nusername = \"u\"\npassword = \"p\"\nto = [\"nope\"]",
-        );
-        let p = r.validate();
-        for key in ["smtp_host:", "from:", "to[0]:", "password:"] {
-            assert!(
-                p.iter().any(|e| e.starts_with(key)),
-                "{key} missing in {p:?}"
-            );
-        }
-        let ok = parse(
-            "name = \"m\"\nkind = \"email\"\nsmtp_host = \"smtp.example.com\"\ntls = \"tls\"\n\
-             from = \"Tocsin <t@example.com>\"\nto = [\"noc@example.com\"]",
-        );
-        assert!(ok.validate().is_empty(), "{:?}", ok.validate());
-        assert_eq!(ok.smtp_port(), 465);
-    }
-
-    #[test]
-    fn pagerduty_defaults_its_url_and_needs_a_key() {
-        let r = parse("name = \"pd\"\nkind = \"pagerduty\"");
-        assert_eq!(r.endpoint(), Some(PAGERDUTY_EVENTS_URL));
-        assert_eq!(
-            r.validate(),
-            vec!["routing_key: required for kind pagerduty"]
-        );
-    }
-
-    #[test]
-    fn reserved_headers_and_duplicates() {
-        let a = parse(
-            "name = \"w\"\nkind = \"webhook\"\nurl = \"https://h/x\"\nheaders = { Idempotency-Key = \"1\" }",
-        );
-        let b = a.clone();
-        let p = validate_receivers(&[a, b]);
-        assert!(p.contains(&"notify.receiver[\"w\"].name: duplicate receiver name".to_string()));
-        assert!(
-            p.iter()
-                .any(|e| e.starts_with("notify.receiver[\"w\"].headers.Idempotency-Key:")),
-            "{p:?}"
-        );
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -16,9 +16,12 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use serde::{Deserialize, Serialize};
+
 use super::DeliveryOutcome;
-use super::config::{ReceiverConfig, SmtpTls};
+use super::config::{ChannelConfig, ReceiverConfig, check_secret};
 use super::http::scrub;
+use super::secret::Secret;
 use super::text::{facts, headline, incident_url, one_line};
 use crate::Notification;
 use tocsin_incidents::Incident;
@@ -67,9 +70,109 @@ fn msgid_safe(s: &str) -> String {
         .collect()
 }
 
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (local relays only; no password allowed).
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required (default port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte, "SMTPS" (default port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    /// The port used when `smtp_port` is not set.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::None => 25,
+            Self::Starttls => 587,
+            Self::Tls => 465,
+        }
+    }
+}
+
+/// `kind = "email"`: the receiver's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// SMTP server host name (required).
+    #[serde(default)]
+    pub smtp_host: String,
+    /// SMTP port (default by `tls`: 25, 587 or 465).
+    #[serde(default)]
+    pub smtp_port: Option<u16>,
+    /// `none`, `starttls` (default) or `tls`.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// SMTP user name (with `password`).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// SMTP password.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// Sender, e.g. `Tocsin <tocsin@example.com>` (required).
+    #[serde(default)]
+    pub from: String,
+    /// Recipients (at least one).
+    #[serde(default)]
+    pub to: Vec<String>,
+}
+
+impl EmailConfig {
+    /// The SMTP port in use.
+    pub fn smtp_port(&self) -> u16 {
+        self.smtp_port.unwrap_or_else(|| self.tls.default_port())
+    }
+
+    /// Every problem, each as `key: what is wrong`.
+    pub(super) fn validate(&self, p: &mut Vec<String>) {
+        let h = &self.smtp_host;
+        if h.trim().is_empty() {
+            p.push("smtp_host: required for kind email".to_string());
+        } else if h.contains(['/', ' ', ':']) {
+            p.push(format!("smtp_host: {h:?} is not a host name"));
+        }
+        if self.smtp_port == Some(0) {
+            p.push("smtp_port: must not be 0".to_string());
+        }
+        if self.from.trim().is_empty() {
+            p.push("from: required for kind email".to_string());
+        } else if self.from.parse::<Mailbox>().is_err() {
+            p.push(format!("from: {:?} is not an e-mail address", self.from));
+        }
+        if self.to.is_empty() {
+            p.push("to: at least one recipient is required for kind email".to_string());
+        }
+        for (i, t) in self.to.iter().enumerate() {
+            if t.parse::<Mailbox>().is_err() {
+                p.push(format!("to[{i}]: {t:?} is not an e-mail address"));
+            }
+        }
+        if self.username.is_some() != self.password.is_some() {
+            p.push("username: username and password go together".to_string());
+        }
+        check_secret("password", self.password.as_ref(), p);
+        if self.password.is_some() && self.tls == SmtpTls::None {
+            p.push("password: would be sent in clear text with tls = \"none\"".to_string());
+        }
+    }
+}
+
+/// The e-mail keys of `cfg`, if it is an e-mail receiver.
+fn own(cfg: &ReceiverConfig) -> Result<&EmailConfig, String> {
+    match &cfg.channel {
+        ChannelConfig::Email(e) => Ok(e),
+        _ => Err(format!("receiver {:?} is not an e-mail receiver", cfg.name)),
+    }
+}
+
 fn domain(cfg: &ReceiverConfig) -> String {
-    cfg.from
-        .as_deref()
+    own(cfg)
+        .ok()
+        .map(|e| e.from.as_str())
         .and_then(|f| f.parse::<Mailbox>().ok())
         .map(|m| m.email.domain().to_string())
         .unwrap_or_else(|| "tocsin.invalid".to_string())
@@ -164,20 +267,16 @@ fn incident_parts(
 /// The complete message for `n`; fails only on addresses that do not parse
 /// (which config validation already rejects).
 pub fn message(n: &Notification, cfg: &ReceiverConfig) -> Result<Message, String> {
+    let e = own(cfg)?;
     let c = render(n, cfg);
-    let from: Mailbox = cfg
-        .from
-        .as_deref()
-        .unwrap_or_default()
-        .parse()
-        .map_err(|e| format!("from: {e}"))?;
+    let from: Mailbox = e.from.parse().map_err(|e| format!("from: {e}"))?;
     let mut b = Message::builder()
         .from(from)
         .subject(c.subject)
         .message_id(Some(c.message_id))
         .references(c.thread_id)
         .date_now();
-    for to in &cfg.to {
+    for to in &e.to {
         b = b.to(to.parse().map_err(|e| format!("to {to:?}: {e}"))?);
     }
     b.multipart(
@@ -202,11 +301,15 @@ pub async fn deliver(cfg: &ReceiverConfig, n: &Notification) -> DeliveryOutcome 
         Ok(m) => m,
         Err(error) => return DeliveryOutcome::Failed { error },
     };
-    let host = cfg.smtp_host.clone().unwrap_or_default();
-    let tls = match cfg.tls {
+    let e = match own(cfg) {
+        Ok(e) => e,
+        Err(error) => return DeliveryOutcome::Failed { error },
+    };
+    let host = e.smtp_host.clone();
+    let tls = match e.tls {
         SmtpTls::None => Tls::None,
         SmtpTls::Starttls | SmtpTls::Tls => match TlsParameters::new(host.clone()) {
-            Ok(p) if cfg.tls == SmtpTls::Tls => Tls::Wrapper(p),
+            Ok(p) if e.tls == SmtpTls::Tls => Tls::Wrapper(p),
             Ok(p) => Tls::Required(p),
             Err(e) => {
                 return DeliveryOutcome::Failed {
@@ -216,17 +319,17 @@ pub async fn deliver(cfg: &ReceiverConfig, n: &Notification) -> DeliveryOutcome 
         },
     };
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-        .port(cfg.smtp_port())
+        .port(e.smtp_port())
         .tls(tls)
         .timeout(Some(cfg.timeout));
-    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+    if let (Some(u), Some(p)) = (&e.username, &e.password) {
         builder = builder.credentials(Credentials::new(u.clone(), p.expose().to_string()));
     }
     let transport = builder.build();
     // lettre's timeout is per command; bound the whole exchange too.
     let whole = cfg.timeout.saturating_mul(3).max(Duration::from_secs(1));
-    let secrets: Vec<&str> = cfg.password.iter().map(|p| p.expose()).collect();
-    let shown = format!("smtp://{host}:{}", cfg.smtp_port());
+    let secrets: Vec<&str> = e.password.iter().map(|p| p.expose()).collect();
+    let shown = format!("smtp://{host}:{}", e.smtp_port());
     match tokio::time::timeout(whole, transport.send(msg)).await {
         Err(_) => DeliveryOutcome::Retry {
             error: format!("{shown}: timed out"),

@@ -32,9 +32,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use config::{ReceiverConfig, ReceiverKind, SmtpTls, validate_receivers};
+pub use alertmanager::AlertmanagerConfig;
+pub use config::{ChannelConfig, ReceiverConfig, ReceiverKind, validate_receivers};
+pub use email::{EmailConfig, SmtpTls};
 pub use http::HttpRequest;
+pub use pagerduty::{PAGERDUTY_EVENTS_URL, PagerdutyConfig};
+pub use robots::{DingtalkConfig, FeishuConfig, WecomConfig};
 pub use secret::{Secret, SecretError};
+pub use webhook::WebhookConfig;
 
 use crate::Notification;
 
@@ -133,7 +138,7 @@ impl Receiver {
 
     /// Kind.
     pub fn kind(&self) -> ReceiverKind {
-        self.config.kind
+        self.config.kind()
     }
 
     /// The configuration.
@@ -144,22 +149,38 @@ impl Receiver {
     /// The API view: never shows secrets.
     pub fn public_view(&self) -> ReceiverView {
         let c = &self.config;
-        let email = c.kind == ReceiverKind::Email;
-        ReceiverView {
+        let mut view = ReceiverView {
             name: c.name.clone(),
-            kind: c.kind,
+            kind: c.kind(),
             url: c.endpoint().map(http::redact_url),
             timeout: humantime::format_duration(c.timeout).to_string(),
-            headers: c.headers.keys().cloned().collect(),
-            signed: c.hmac_secret.is_some() || c.secret.is_some(),
+            headers: Vec::new(),
+            signed: false,
             external_url: c.external_url.clone(),
-            smtp_server: email
-                .then(|| format!("{}:{}", c.smtp_host.as_deref().unwrap_or(""), c.smtp_port())),
-            tls: email.then_some(c.tls),
-            username: c.username.clone(),
-            from: c.from.clone(),
-            to: c.to.clone(),
+            smtp_server: None,
+            tls: None,
+            username: None,
+            from: None,
+            to: Vec::new(),
+        };
+        match &c.channel {
+            ChannelConfig::Webhook(w) => {
+                view.headers = w.headers.keys().cloned().collect();
+                view.signed = w.hmac_secret.is_some();
+            }
+            ChannelConfig::Alertmanager(a) => view.headers = a.headers.keys().cloned().collect(),
+            ChannelConfig::Dingtalk(d) => view.signed = d.secret.is_some(),
+            ChannelConfig::Feishu(f) => view.signed = f.secret.is_some(),
+            ChannelConfig::Pagerduty(_) | ChannelConfig::Wecom(_) => {}
+            ChannelConfig::Email(e) => {
+                view.smtp_server = Some(format!("{}:{}", e.smtp_host, e.smtp_port()));
+                view.tls = Some(e.tls);
+                view.username = e.username.clone();
+                view.from = Some(e.from.clone());
+                view.to = e.to.clone();
+            }
         }
+        view
     }
 
     /// Renders `n` as it would be sent at `now_ms` (ms since the epoch; it
@@ -167,7 +188,7 @@ impl Receiver {
     pub fn render(&self, n: &Notification, now_ms: i64) -> Rendered {
         let c = &self.config;
         let url = c.endpoint().unwrap_or_default();
-        let reqs = match c.kind {
+        let reqs = match c.kind() {
             ReceiverKind::Email => return Rendered::Email(email::render(n, c)),
             ReceiverKind::Webhook => vec![webhook::request(n, c, url, now_ms)],
             ReceiverKind::Alertmanager => vec![alertmanager::request(n, c, url)],
@@ -190,8 +211,14 @@ impl Receiver {
         let secrets = self.secret_values();
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         for req in &reqs {
-            let outcome =
-                http::send(client, req, self.config.kind, self.config.timeout, &secrets).await;
+            let outcome = http::send(
+                client,
+                req,
+                self.config.kind(),
+                self.config.timeout,
+                &secrets,
+            )
+            .await;
             if outcome != DeliveryOutcome::Delivered {
                 return outcome;
             }
@@ -202,14 +229,22 @@ impl Receiver {
     /// Every secret value of this receiver, for scrubbing error texts.
     fn secret_values(&self) -> Vec<String> {
         let c = &self.config;
-        let mut out: Vec<String> = [&c.hmac_secret, &c.routing_key, &c.secret, &c.password]
+        let (secrets, headers): (Vec<&Secret>, _) = match &c.channel {
+            ChannelConfig::Webhook(w) => (w.hmac_secret.iter().collect(), Some(&w.headers)),
+            ChannelConfig::Alertmanager(a) => (Vec::new(), Some(&a.headers)),
+            ChannelConfig::Pagerduty(p) => (vec![&p.routing_key], None),
+            ChannelConfig::Dingtalk(d) => (d.secret.iter().collect(), None),
+            ChannelConfig::Wecom(_) => (Vec::new(), None),
+            ChannelConfig::Feishu(f) => (f.secret.iter().collect(), None),
+            ChannelConfig::Email(e) => (e.password.iter().collect(), None),
+        };
+        let mut out: Vec<String> = secrets
             .into_iter()
-            .flatten()
+            .chain(headers.into_iter().flat_map(|h| h.values()))
             .map(|s| s.expose().to_string())
             .collect();
-        out.extend(c.headers.values().map(|v| v.expose().to_string()));
-        if let Some(u) = &c.url {
-            out.extend(http::url_secrets(u.expose()));
+        if let Some(u) = c.endpoint() {
+            out.extend(http::url_secrets(u));
         }
         out
     }

@@ -14,10 +14,12 @@
 //! Severity: major → `critical`, general → `error`, warning → `warning`;
 //! `test` notifications → `info`.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::ReceiverConfig;
+use super::config::{ChannelConfig, ReceiverConfig, check_http_url};
 use super::http::HttpRequest;
+use super::secret::Secret;
 use super::text::{ci_name, incident_url};
 use crate::{Notification, NotifyEvent};
 use tocsin_incidents::Incident;
@@ -51,13 +53,48 @@ pub fn severity(s: Severity) -> &'static str {
     }
 }
 
+/// PagerDuty's Events API v2 endpoint, used when a `pagerduty` receiver has no `url`.
+pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+/// `kind = "pagerduty"`: the receiver's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagerdutyConfig {
+    /// Endpoint; default: PagerDuty's Events API ([`PAGERDUTY_EVENTS_URL`]).
+    #[serde(default)]
+    pub url: Option<Secret>,
+    /// The integration's routing key (required).
+    #[serde(default)]
+    pub routing_key: Secret,
+}
+
+impl PagerdutyConfig {
+    /// The URL events go to.
+    pub fn endpoint(&self) -> &str {
+        self.url
+            .as_ref()
+            .map_or(PAGERDUTY_EVENTS_URL, Secret::expose)
+    }
+
+    /// Every problem, each as `key: what is wrong`.
+    pub(super) fn validate(&self, p: &mut Vec<String>) {
+        if let Some(u) = &self.url
+            && let Err(e) = check_http_url(u.expose())
+        {
+            p.push(format!("url: {e}"));
+        }
+        if self.routing_key.is_blank() {
+            p.push("routing_key: required for kind pagerduty".to_string());
+        }
+    }
+}
+
 /// The events for `n`, one per incident.
 pub fn events(n: &Notification, cfg: &ReceiverConfig) -> Vec<Value> {
-    let routing_key = cfg
-        .routing_key
-        .as_ref()
-        .map(|k| k.expose())
-        .unwrap_or_default();
+    let routing_key = match &cfg.channel {
+        ChannelConfig::Pagerduty(c) => c.routing_key.expose(),
+        _ => "",
+    };
     let ext = cfg.external_url.as_deref();
     n.incidents()
         .enumerate()

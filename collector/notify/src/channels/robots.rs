@@ -18,11 +18,13 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::config::{ReceiverConfig, ReceiverKind};
+use super::config::{ChannelConfig, ReceiverConfig};
 use super::http::HttpRequest;
+use super::secret::Secret;
 use super::text::{self, ci_name, facts, headline, incident_url, one_line};
 use crate::Notification;
 use tocsin_incidents::Incident;
@@ -146,20 +148,64 @@ fn finish(mut body: String, tail: &str, max: usize) -> String {
     body.trim_end().to_string() + tail
 }
 
+/// `kind = "dingtalk"`: the receiver's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DingtalkConfig {
+    /// The robot's webhook URL (required); it carries the access token, so
+    /// it is a secret and may be `env:VAR`.
+    #[serde(default)]
+    pub url: Secret,
+    /// The robot's signing secret (signed mode).
+    #[serde(default)]
+    pub secret: Option<Secret>,
+}
+
+/// `kind = "wecom"`: the receiver's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WecomConfig {
+    /// The robot's webhook URL (required); it carries the key, so it is a
+    /// secret and may be `env:VAR`.
+    #[serde(default)]
+    pub url: Secret,
+}
+
+/// `kind = "feishu"`: the receiver's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeishuConfig {
+    /// The robot's webhook URL (required); a secret, may be `env:VAR`.
+    #[serde(default)]
+    pub url: Secret,
+    /// The robot's signing secret (signed mode).
+    #[serde(default)]
+    pub secret: Option<Secret>,
+}
+
+/// The signing secret of a DingTalk or Feishu robot, if set.
+fn signing_secret(cfg: &ReceiverConfig) -> Option<&Secret> {
+    match &cfg.channel {
+        ChannelConfig::Dingtalk(c) => c.secret.as_ref(),
+        ChannelConfig::Feishu(c) => c.secret.as_ref(),
+        _ => None,
+    }
+}
+
 /// The JSON body for `n` (Feishu signed at `now_ms` when `secret` is set).
 pub fn body(n: &Notification, cfg: &ReceiverConfig, now_ms: i64) -> Value {
-    match cfg.kind {
-        ReceiverKind::Dingtalk => json!({
+    match &cfg.channel {
+        ChannelConfig::Dingtalk(_) => json!({
             "msgtype": "markdown",
             "markdown": {"title": text::one_line(&headline(n)), "text": markdown(n, cfg, DINGTALK_MAX)},
         }),
-        ReceiverKind::Wecom => json!({
+        ChannelConfig::Wecom(_) => json!({
             "msgtype": "markdown",
             "markdown": {"content": markdown(n, cfg, WECOM_MAX)},
         }),
         _ => {
             let mut v = json!({"msg_type": "text", "content": {"text": plain(n, cfg, FEISHU_MAX)}});
-            if let Some(secret) = &cfg.secret {
+            if let Some(secret) = signing_secret(cfg) {
                 let ts = now_ms / 1000;
                 v["timestamp"] = json!(ts.to_string());
                 v["sign"] = json!(feishu_sign(secret.expose(), ts));
@@ -172,8 +218,8 @@ pub fn body(n: &Notification, cfg: &ReceiverConfig, now_ms: i64) -> Value {
 /// The complete request for `n` at `now_ms`.
 pub fn request(n: &Notification, cfg: &ReceiverConfig, url: &str, now_ms: i64) -> HttpRequest {
     let mut url = url.to_string();
-    if cfg.kind == ReceiverKind::Dingtalk
-        && let Some(secret) = &cfg.secret
+    if let ChannelConfig::Dingtalk(c) = &cfg.channel
+        && let Some(secret) = &c.secret
     {
         let sep = if url.contains('?') { '&' } else { '?' };
         let sign = dingtalk_sign(secret.expose(), now_ms);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const REDACTED: &str = "<redacted>";
 
 /// A value that must not be logged or shown by the API.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
 /// A secret could not be loaded.

@@ -74,11 +74,12 @@
 use std::collections::BTreeMap;
 
 use hmac::{Hmac, KeyInit, Mac};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::config::ReceiverConfig;
+use super::config::{ChannelConfig, ReceiverConfig, check_headers, check_secret, check_url};
 use super::http::HttpRequest;
+use super::secret::Secret;
 use super::text::incident_url;
 use crate::{ChildSummary, Notification};
 use tocsin_incidents::Incident;
@@ -186,6 +187,31 @@ impl<'a> WebhookIncident<'a> {
     }
 }
 
+/// `kind = "webhook"`: the receiver's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Endpoint (required). A secret, so `env:VAR` works here.
+    #[serde(default)]
+    pub url: Secret,
+    /// Extra request headers. Values are secrets (`Authorization` usually
+    /// is) and may be `env:VAR`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// Key for the `X-Tocsin-Signature` HMAC-SHA256 header.
+    #[serde(default)]
+    pub hmac_secret: Option<Secret>,
+}
+
+impl WebhookConfig {
+    /// Every problem, each as `key: what is wrong`.
+    pub(super) fn validate(&self, p: &mut Vec<String>) {
+        check_url(&self.url, "webhook", p);
+        check_headers(&self.headers, p);
+        check_secret("hmac_secret", self.hmac_secret.as_ref(), p);
+    }
+}
+
 /// The JSON body for `n`, sent at `now_ms`.
 pub fn body(n: &Notification, cfg: &ReceiverConfig, now_ms: i64) -> Vec<u8> {
     let ext = cfg.external_url.as_deref();
@@ -220,8 +246,12 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 /// The complete request for `n` at `now_ms`.
 pub fn request(n: &Notification, cfg: &ReceiverConfig, url: &str, now_ms: i64) -> HttpRequest {
     let body = body(n, cfg, now_ms);
+    let own = match &cfg.channel {
+        ChannelConfig::Webhook(w) => Some(w),
+        _ => None,
+    };
     let mut headers = vec![("Idempotency-Key".to_string(), n.idempotency_key.clone())];
-    if let Some(secret) = &cfg.hmac_secret {
+    if let Some(secret) = own.and_then(|w| w.hmac_secret.as_ref()) {
         headers.push((
             "X-Tocsin-Timestamp".to_string(),
             (now_ms / 1000).to_string(),
@@ -232,8 +262,8 @@ pub fn request(n: &Notification, cfg: &ReceiverConfig, url: &str, now_ms: i64) -
         ));
     }
     headers.extend(
-        cfg.headers
-            .iter()
+        own.into_iter()
+            .flat_map(|w| &w.headers)
             .map(|(k, v)| (k.clone(), v.expose().to_string())),
     );
     HttpRequest {
