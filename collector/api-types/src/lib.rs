@@ -8,10 +8,15 @@
 
 pub mod cis;
 pub mod incidents;
+pub mod maintenance;
+pub mod problems;
+pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
-pub use tocsin_model::{Ci, CiDetail, DeviceEventRecord, Incident};
+pub use tocsin_model::{
+    Ci, CiDetail, DeviceEventRecord, Incident, IncidentDetail, MaintenanceWindow, Problem,
+};
 
 /// A successful answer: `{"data": …}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,16 +1,19 @@
 //! Small text formats shared by the incident views: times, durations,
 //! numbers and key/value blocks.
 
-use serde_json::Value;
+use std::fmt::Display;
+use std::time::Duration;
+
+use serde::Serialize;
 
 use super::table::cell;
-use tocsin_model::prom_time::{format_value, parse_time};
+use tocsin_model::prom_time::format_value;
+use tocsin_model::time::rfc3339;
 
-/// An RFC 3339 time from the API without its fraction of a second
-/// (`2026-11-23T10:00:00.123Z` → `2026-11-23T10:00:00Z`); other values as
-/// cells, `null` as empty.
-pub fn time(v: &Value) -> String {
-    let s = cell(v);
+/// A time as RFC 3339 without its fraction of a second
+/// (`2026-11-23T10:00:00Z`).
+pub fn time(ms: i64) -> String {
+    let s = rfc3339(ms);
     match (s.find('.'), s.find(['Z', '+'])) {
         (Some(dot), Some(zone)) if dot < zone && s.as_bytes().get(10) == Some(&b'T') => {
             format!("{}{}", &s[..dot], &s[zone..])
@@ -19,9 +22,27 @@ pub fn time(v: &Value) -> String {
     }
 }
 
-/// Unix ms of an RFC 3339 value, if it is one.
-pub fn millis(v: &Value) -> Option<i64> {
-    parse_time(v.as_str()?).ok()
+/// [`time`] of an optional time; empty when absent.
+pub fn time_opt(ms: Option<i64>) -> String {
+    ms.map(time).unwrap_or_default()
+}
+
+/// A duration as the API writes it (`10m`, `1h 30m`).
+pub fn duration(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+/// A value as its JSON text shows it: enum names as the API spells them
+/// (`acknowledged`, `P2`, `24x7`), strings bare; empty for `null`.
+pub fn name<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .map(|v| cell(&v))
+        .unwrap_or_default()
+}
+
+/// An optional value, empty when absent.
+pub fn opt<T: Display>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// A duration in ms as `45s`, `9m`, `3h20m`, `2d4h` (two units at most,
@@ -39,13 +60,10 @@ pub fn span(ms: i64) -> String {
     }
 }
 
-/// A JSON number for people: at most four decimals, no trailing zeros
+/// A number for people: at most four decimals, no trailing zeros
 /// (`93.456789` → `93.4568`, `0.0` → `0`); huge or tiny values as Prometheus
-/// writes them. Other values as cells.
-pub fn number(v: &Value) -> String {
-    let Some(f) = v.as_f64() else {
-        return cell(v);
-    };
+/// writes them.
+pub fn number(f: f64) -> String {
     let abs = f.abs();
     if !f.is_finite() || abs >= 1e15 || (abs != 0.0 && abs < 1e-4) {
         return format_value(f);
@@ -55,13 +73,9 @@ pub fn number(v: &Value) -> String {
     if s == "-0" { "0".into() } else { s.into() }
 }
 
-/// `yes`/`no` for a JSON boolean (empty when absent).
-pub fn yes_no(v: &Value) -> String {
-    match v.as_bool() {
-        Some(true) => "yes".into(),
-        Some(false) => "no".into(),
-        None => cell(v),
-    }
+/// `yes` or `no`.
+pub fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
 }
 
 /// Aligned `key  value` lines, indented by two spaces; pairs with an empty
@@ -93,25 +107,14 @@ pub fn join(parts: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
     fn times_lose_their_fraction() {
-        assert_eq!(
-            time(&json!("2026-11-23T10:00:00.123Z")),
-            "2026-11-23T10:00:00Z"
-        );
-        assert_eq!(
-            time(&json!("2026-11-23T10:00:00.5+08:00")),
-            "2026-11-23T10:00:00+08:00"
-        );
-        assert_eq!(time(&json!("2026-11-23T10:00:00Z")), "2026-11-23T10:00:00Z");
-        assert_eq!(time(&json!(null)), "");
-        assert_eq!(time(&json!("v1.2 Z")), "v1.2 Z");
-        assert_eq!(millis(&json!("1970-01-01T00:00:01.500Z")), Some(1500));
-        assert_eq!(millis(&json!(3)), None);
+        assert_eq!(time(1_795_428_000_123), "2026-11-23T10:00:00Z");
+        assert_eq!(time_opt(Some(1_795_428_000_000)), "2026-11-23T10:00:00Z");
+        assert_eq!(time_opt(None), "");
+        assert_eq!(duration(Duration::from_secs(5400)), "1h 30m");
     }
 
     #[test]
@@ -125,16 +128,19 @@ mod tests {
     }
 
     #[test]
-    fn numbers() {
-        assert_eq!(number(&json!(93.456789)), "93.4568");
-        assert_eq!(number(&json!(0.0)), "0");
-        assert_eq!(number(&json!(-0.00001)), "-0.00001");
-        assert_eq!(number(&json!(1.5e-7)), "1.5e-07");
-        assert_eq!(number(&json!(12)), "12");
-        assert_eq!(number(&json!(2.5)), "2.5");
-        assert_eq!(number(&json!(null)), "");
-        assert_eq!(yes_no(&json!(true)), "yes");
-        assert_eq!(yes_no(&json!(null)), "");
+    fn numbers_and_names() {
+        assert_eq!(number(93.456789), "93.4568");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(-0.00001), "-0.00001");
+        assert_eq!(number(1.5e-7), "1.5e-07");
+        assert_eq!(number(12.0), "12");
+        assert_eq!(number(2.5), "2.5");
+        assert_eq!(yes_no(true), "yes");
+        assert_eq!(name(&tocsin_model::Priority::P2), "P2");
+        assert_eq!(name(&tocsin_model::Coverage::AlwaysOn), "24x7");
+        assert_eq!(name(&None::<u8>), "");
+        assert_eq!(opt(Some(3)), "3");
+        assert_eq!(opt(None::<&str>), "");
     }
 
     #[test]

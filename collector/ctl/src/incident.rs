@@ -1,21 +1,21 @@
 //! Text rendering of one incident (`GET /api/v1/incidents/{id}`): header,
 //! CI snapshot, values, SLA stages, children and timeline.
 
-use serde_json::Value;
-
-use super::format::{join, number, pairs, time, yes_no};
-use super::incidents::{STAGES, ci_name, sla_summary};
-use super::table::{Table, cell};
+use super::format::{duration, join, name, number, opt, pairs, time, time_opt, yes_no};
+use super::incidents::{ci_name, sla_summary, stages};
+use super::table::Table;
+use tocsin_api_types::{Incident, IncidentDetail};
+use tocsin_model::incident::{SlaState, TimelineEntry};
 
 /// Widest timeline message before it is cut.
 const MESSAGE_WIDTH: usize = 100;
 
 /// One incident as text; `now_ms` is used for the SLA summary.
-pub fn render_incident(body: &Value, now_ms: i64) -> String {
-    let i = &body["data"];
-    let mut out = format!("incident {}  {}\n", cell(&i["id"]), cell(&i["title"]));
+pub fn render_incident(d: &IncidentDetail, now_ms: i64) -> String {
+    let i = &d.incident;
+    let mut out = format!("incident {}  {}\n", i.id, i.title);
     out.push_str(&pairs(&header(i)));
-    out.push_str(&format!("\nCI {}\n", cell(&i["ci_id"])));
+    out.push_str(&format!("\nCI {}\n", i.ci_id));
     let ci = ci_pairs(i);
     out.push_str(if ci.is_empty() {
         "  (not in the CMDB when the incident opened)\n"
@@ -24,72 +24,62 @@ pub fn render_incident(body: &Value, now_ms: i64) -> String {
     });
     out.push_str("\nVALUES\n");
     out.push_str(&pairs(&values(i)));
-    out.push_str(&sla(&i["sla"], now_ms));
+    out.push_str(&sla(&i.sla, now_ms));
     out.push_str("\nCHILDREN\n");
-    let children: Vec<String> = i["children"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(cell)
-        .collect();
+    let children: Vec<String> = d.children.iter().map(u64::to_string).collect();
     if children.is_empty() {
         out.push_str("(none)\n");
     } else {
         out.push_str(&format!("{}\n", children.join(", ")));
     }
     out.push_str("\nTIMELINE\n");
-    out.push_str(&timeline(&i["timeline"]));
+    out.push_str(&timeline(&d.timeline));
     out
 }
 
-fn header(i: &Value) -> Vec<(&'static str, String)> {
-    let severity = match (cell(&i["severity"]), cell(&i["current_severity"])) {
-        (max, now) if now.is_empty() || now == max => max,
+fn header(i: &Incident) -> Vec<(&'static str, String)> {
+    let severity = match (i.severity.as_str(), i.current_severity.as_str()) {
+        (max, now) if now == max => max.to_string(),
         (max, now) => format!("{max} (now {now})"),
     };
-    let who_when = |who: &str, when: &str| {
-        let (who, when) = (cell(&i[who]), time(&i[when]));
+    let who_when = |who: &Option<String>, when: Option<i64>| {
+        let (who, when) = (opt(who.as_deref()), time_opt(when));
         match (who.is_empty(), when.is_empty()) {
             (_, true) => String::new(),
             (true, false) => when,
             (false, false) => format!("{when} by {who}"),
         }
     };
-    let assigned = match (cell(&i["assigned_to"]), time(&i["assigned_at"])) {
+    let assigned = match (opt(i.assigned_to.as_deref()), time_opt(i.assigned_at)) {
         (who, when) if who.is_empty() || when.is_empty() => who,
         (who, when) => format!("{who} since {when}"),
     };
-    let object: Vec<String> = i["object"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={}", cell(v)))
-        .collect();
+    let object: Vec<String> = i.object.iter().map(|(k, v)| format!("{k}={v}")).collect();
     vec![
-        ("status", cell(&i["status"])),
+        ("status", i.status.as_str().to_string()),
         ("severity", severity),
         (
             "priority",
             join(&[
-                cell(&i["priority"]),
-                paren("criticality", &cell(&i["criticality"])),
+                name(&i.priority),
+                paren("criticality", &name(&i.criticality)),
             ]),
         ),
-        ("tier", cell(&i["tier"])),
-        ("rule", cell(&i["rule"])),
+        ("tier", i.tier.to_string()),
+        ("rule", i.rule.clone()),
         ("object", object.join(", ")),
-        ("opened", time(&i["opened_at"])),
+        ("opened", time(i.opened_at)),
         (
             "acknowledged",
-            who_when("acknowledged_by", "acknowledged_at"),
+            who_when(&i.acknowledged_by, i.acknowledged_at),
         ),
         ("assigned", assigned),
-        ("resolved", who_when("resolved_by", "resolved_at")),
-        ("closed", who_when("closed_by", "closed_at")),
-        ("parent", cell(&i["parent_id"])),
-        ("problem", cell(&i["problem_id"])),
-        ("suppressed", cell(&i["suppressed"])),
-        ("description", cell(&i["description"])),
+        ("resolved", who_when(&i.resolved_by, i.resolved_at)),
+        ("closed", who_when(&i.closed_by, i.closed_at)),
+        ("parent", opt(i.parent_id)),
+        ("problem", opt(i.problem_id)),
+        ("suppressed", opt(i.suppressed.as_deref())),
+        ("description", i.description.clone()),
     ]
 }
 
@@ -101,48 +91,49 @@ fn paren(label: &str, v: &str) -> String {
     }
 }
 
-fn ci_pairs(i: &Value) -> String {
-    let ci = &i["ci"];
-    if !ci.is_object() {
+fn ci_pairs(i: &Incident) -> String {
+    let Some(ci) = &i.ci else {
         return String::new();
-    }
+    };
+    let text = |v: &Option<String>| opt(v.as_deref());
     pairs(&[
         ("name", ci_name(i)),
-        ("class", cell(&ci["class"])),
-        ("hostname", cell(&ci["hostname"])),
-        ("IPs", cell(&ci["ip_addresses"])),
-        ("model", join(&[cell(&ci["vendor"]), cell(&ci["model"])])),
-        ("serial", cell(&ci["serial_number"])),
-        ("location", cell(&ci["location"])),
-        ("OS", join(&[cell(&ci["os_name"]), cell(&ci["os_version"])])),
+        ("class", ci.class.clone()),
+        ("hostname", text(&ci.hostname)),
+        ("IPs", ci.ip_addresses.join(", ")),
+        ("model", join(&[text(&ci.vendor), text(&ci.model)])),
+        ("serial", text(&ci.serial_number)),
+        ("location", text(&ci.location)),
+        ("OS", join(&[text(&ci.os_name), text(&ci.os_version)])),
         (
             "owner",
-            join(&[cell(&ci["owner"]), paren("dept.", &cell(&ci["department"]))]),
+            join(&[text(&ci.owner), paren("dept.", &text(&ci.department))]),
         ),
-        ("criticality", cell(&ci["criticality"])),
+        ("criticality", text(&ci.criticality)),
     ])
 }
 
-fn values(i: &Value) -> Vec<(&'static str, String)> {
-    let flapping = match (yes_no(&i["flapping"]), cell(&i["flap_transitions"])) {
-        (f, t) if f == "yes" => format!("yes ({t} transitions in the window)"),
-        (f, _) => f,
+fn values(i: &Incident) -> Vec<(&'static str, String)> {
+    let flapping = if i.flapping {
+        format!("yes ({} transitions in the window)", i.flap_transitions)
+    } else {
+        yes_no(false)
     };
     vec![
-        ("last", number(&i["last_value"])),
-        ("peak", number(&i["peak_value"])),
-        ("threshold", number(&i["threshold"])),
-        ("occurrences", cell(&i["occurrences"])),
-        ("reopen_count", cell(&i["reopen_count"])),
+        ("last", number(i.last_value)),
+        ("peak", number(i.peak_value)),
+        ("threshold", number(i.threshold)),
+        ("occurrences", i.occurrences.to_string()),
+        ("reopen_count", i.reopen_count.to_string()),
         ("flapping", flapping),
-        ("condition active", yes_no(&i["condition_active"])),
-        ("first sample", time(&i["first_sample_at"])),
-        ("last sample", time(&i["last_sample_at"])),
+        ("condition active", yes_no(i.condition_active)),
+        ("first sample", time(i.first_sample_at)),
+        ("last sample", time(i.last_sample_at)),
     ]
 }
 
-fn sla(sla: &Value, now_ms: i64) -> String {
-    let policy: Vec<String> = [cell(&sla["policy"]), cell(&sla["coverage"])]
+fn sla(sla: &SlaState, now_ms: i64) -> String {
+    let policy: Vec<String> = [name(&sla.policy), name(&sla.coverage)]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect();
@@ -155,21 +146,18 @@ fn sla(sla: &Value, now_ms: i64) -> String {
     } else {
         format!("\nSLA ({}): {summary}\n", policy.join(", "))
     };
-    if !sla["note"].is_null() {
-        out.push_str(&format!("  {}\n", cell(&sla["note"])));
+    if let Some(note) = &sla.note {
+        out.push_str(&format!("  {note}\n"));
     }
     let mut t = Table::new(&["STAGE", "TARGET", "DUE", "STATUS", "DONE"]);
-    for stage in STAGES {
-        let s = &sla[stage];
-        if s.is_object() {
-            t.row([
-                stage.to_string(),
-                cell(&s["target"]),
-                time(&s["due_at"]),
-                cell(&s["status"]),
-                time(&s["done_at"]),
-            ]);
-        }
+    for (stage, s) in stages(sla) {
+        t.row([
+            stage.to_string(),
+            duration(s.target),
+            time(s.due_at),
+            name(&s.status),
+            time_opt(s.done_at),
+        ]);
     }
     if !t.is_empty() {
         out.push_str(&t.render());
@@ -177,14 +165,14 @@ fn sla(sla: &Value, now_ms: i64) -> String {
     out
 }
 
-fn timeline(entries: &Value) -> String {
+fn timeline(entries: &[TimelineEntry]) -> String {
     let mut t = Table::new(&["TIME", "ACTOR", "KIND", "MESSAGE"]).max_cell(MESSAGE_WIDTH);
-    for e in entries.as_array().into_iter().flatten() {
+    for e in entries {
         t.row([
-            time(&e["at"]),
-            cell(&e["actor"]),
-            cell(&e["kind"]),
-            cell(&e["message"]),
+            time(e.at),
+            e.actor.clone(),
+            name(&e.kind),
+            e.message.clone(),
         ]);
     }
     if t.is_empty() {
@@ -196,21 +184,36 @@ fn timeline(entries: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
     use crate::incidents::tests::{T0, sample};
+    use tocsin_model::incident::TimelineKind;
 
-    fn detail() -> Value {
-        let mut i = sample();
-        i["children"] = json!([9, 12]);
-        i["timeline"] = json!([
-            {"at": "2026-11-23T10:00:00.010Z", "actor": "system", "kind": "opened",
-             "message": "opened: load 2.5 on web01", "data": null},
-            {"at": "2026-11-23T10:05:00.000Z", "actor": "bob", "kind": "acknowledged",
-             "message": "acknowledged: looking", "data": null}
-        ]);
-        json!({ "data": i })
+    fn detail() -> IncidentDetail {
+        let entry = |at: &str, actor: &str, kind, message: &str| TimelineEntry {
+            at: tocsin_model::time::parse_rfc3339(at).unwrap(),
+            actor: actor.into(),
+            kind,
+            message: message.into(),
+            data: serde_json::Value::Null,
+        };
+        IncidentDetail {
+            incident: sample(),
+            children: vec![9, 12],
+            timeline: vec![
+                entry(
+                    "2026-11-23T10:00:00.010Z",
+                    "system",
+                    TimelineKind::Opened,
+                    "opened: load 2.5 on web01",
+                ),
+                entry(
+                    "2026-11-23T10:05:00.000Z",
+                    "bob",
+                    TimelineKind::Acknowledged,
+                    "acknowledged: looking",
+                ),
+            ],
+        }
     }
 
     #[test]
@@ -274,14 +277,24 @@ TIME                  ACTOR   KIND          MESSAGE
 
     #[test]
     fn bare_incident() {
-        let mut i = sample();
-        i["ci"] = json!(null);
-        i["assigned_to"] = json!("carol");
-        i["assigned_at"] = json!("2026-11-23T10:30:00.000Z");
-        i["flapping"] = json!(true);
-        i["flap_transitions"] = json!(6);
-        i["sla"] = json!({"policy": null, "note": "suppressed: maintenance window 3"});
-        let out = render_incident(&json!({ "data": i }), T0);
+        let i = Incident {
+            ci: None,
+            assigned_to: Some("carol".into()),
+            assigned_at: Some(T0 + 1_800_000),
+            flapping: true,
+            flap_transitions: 6,
+            sla: SlaState {
+                note: Some("suppressed: maintenance window 3".into()),
+                ..SlaState::default()
+            },
+            ..sample()
+        };
+        let bare = IncidentDetail {
+            incident: i,
+            timeline: Vec::new(),
+            children: Vec::new(),
+        };
+        let out = render_incident(&bare, T0);
         assert!(
             out.contains("\nCI h1\n  (not in the CMDB when the incident opened)\n"),
             "{out}"

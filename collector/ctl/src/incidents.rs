@@ -1,10 +1,10 @@
 //! Text rendering of the incident list (`GET /api/v1/incidents`) and the
 //! one-cell SLA summary shared with the detail view.
 
-use serde_json::Value;
-
-use super::format::{millis, span, time};
-use super::table::{Table, cell};
+use super::format::{name, span, time};
+use super::table::Table;
+use tocsin_api_types::Incident;
+use tocsin_model::incident::{SlaStage, SlaState, StageStatus};
 
 /// SLA stages in the order they fall due.
 pub const STAGES: [&str; 3] = ["respond", "assign", "resolve"];
@@ -14,22 +14,22 @@ const MAX_CELL: usize = 50;
 
 /// The incident list as a table: ID, STATUS, SEV, PRI, CI, TITLE, OPENED,
 /// SLA, TIER. `now_ms` is used for the SLA column's relative times.
-pub fn render_incidents(body: &Value, now_ms: i64) -> String {
+pub fn render_incidents(list: &[Incident], now_ms: i64) -> String {
     let mut t = Table::new(&[
         "ID", "STATUS", "SEV", "PRI", "CI", "TITLE", "OPENED", "SLA", "TIER",
     ])
     .max_cell(MAX_CELL);
-    for i in body["data"].as_array().into_iter().flatten() {
+    for i in list {
         t.row([
-            cell(&i["id"]),
+            i.id.to_string(),
             status(i),
-            cell(&i["severity"]),
-            cell(&i["priority"]),
+            i.severity.as_str().to_string(),
+            name(&i.priority),
             ci_name(i),
-            cell(&i["title"]),
-            time(&i["opened_at"]),
-            sla_summary(&i["sla"], now_ms),
-            cell(&i["tier"]),
+            i.title.clone(),
+            time(i.opened_at),
+            sla_summary(&i.sla, now_ms),
+            i.tier.to_string(),
         ]);
     }
     if t.is_empty() {
@@ -41,44 +41,53 @@ pub fn render_incidents(body: &Value, now_ms: i64) -> String {
 /// The status with what else a worker must know at a glance: `open+flap`
 /// (flapping), `open+child` (attached to a parent), `open+supp`
 /// (suppressed, e.g. by a maintenance window).
-pub fn status(i: &Value) -> String {
-    let mut s = cell(&i["status"]);
-    if i["flapping"].as_bool() == Some(true) {
+pub fn status(i: &Incident) -> String {
+    let mut s = i.status.as_str().to_string();
+    if i.flapping {
         s.push_str("+flap");
     }
-    if !i["parent_id"].is_null() {
+    if i.parent_id.is_some() {
         s.push_str("+child");
     }
-    if !i["suppressed"].is_null() {
+    if i.suppressed.is_some() {
         s.push_str("+supp");
     }
     s
 }
 
 /// The CI's name from the snapshot taken at opening, else its id.
-pub fn ci_name(i: &Value) -> String {
-    match i["ci"]["name"].as_str() {
-        Some(n) if !n.is_empty() => n.to_string(),
-        _ => cell(&i["ci_id"]),
+pub fn ci_name(i: &Incident) -> String {
+    match &i.ci {
+        Some(ci) if !ci.name.is_empty() => ci.name.clone(),
+        _ => i.ci_id.clone(),
     }
+}
+
+/// The stages of an SLA clock that exist, in [`STAGES`] order.
+pub fn stages(sla: &SlaState) -> Vec<(&'static str, &SlaStage)> {
+    let [respond, assign, resolve] = STAGES;
+    [
+        (respond, &sla.respond),
+        (assign, &sla.assign),
+        (resolve, &sla.resolve),
+    ]
+    .into_iter()
+    .filter_map(|(s, v)| Some((s, v.as_ref()?)))
+    .collect()
 }
 
 /// One cell for an incident's SLA clock: breached stages first
 /// (`respond breached`), else the next pending stage (`resolve due in 3h20m`,
 /// `respond overdue 2m` when the collector has not marked it yet), else
 /// `met`; `-` when no clock runs.
-pub fn sla_summary(sla: &Value, now_ms: i64) -> String {
-    let stages: Vec<(&str, &Value)> = STAGES
-        .iter()
-        .map(|s| (*s, &sla[*s]))
-        .filter(|(_, v)| v.is_object())
-        .collect();
+pub fn sla_summary(sla: &SlaState, now_ms: i64) -> String {
+    let stages = stages(sla);
     if stages.is_empty() {
         return "-".into();
     }
     let breached: Vec<&str> = stages
         .iter()
-        .filter(|(_, v)| v["status"] == "breached")
+        .filter(|(_, v)| v.status == StageStatus::Breached)
         .map(|(s, _)| *s)
         .collect();
     if !breached.is_empty() {
@@ -86,28 +95,35 @@ pub fn sla_summary(sla: &Value, now_ms: i64) -> String {
     }
     let pending = stages
         .iter()
-        .filter(|(_, v)| v["status"] == "pending")
-        .filter_map(|(s, v)| Some((*s, millis(&v["due_at"])?)))
+        .filter(|(_, v)| v.status == StageStatus::Pending)
+        .map(|(s, v)| (*s, v.due_at))
         .min_by_key(|(_, due)| *due);
     match pending {
         Some((stage, due)) if due >= now_ms => format!("{stage} due in {}", span(due - now_ms)),
         Some((stage, due)) => format!("{stage} overdue {}", span(now_ms - due)),
-        None if stages.iter().all(|(_, v)| v["status"] == "skipped") => "skipped".into(),
+        None if stages.iter().all(|(_, v)| v.status == StageStatus::Skipped) => "skipped".into(),
         None => "met".into(),
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use serde_json::{Value, json};
+    use serde_json::Value;
 
     use super::*;
+    use tocsin_model::Severity;
+    use tocsin_model::incident::{Priority, SlaStage, Status};
 
     /// 2026-11-23T10:00:00Z
     pub(crate) const T0: i64 = 1_795_428_000_000;
 
-    /// An incident as the API serves it (JSON text: too deep for `json!`).
-    pub(crate) fn sample() -> Value {
+    /// An incident as the API serves it.
+    pub(crate) fn sample() -> Incident {
+        serde_json::from_value(sample_json()).unwrap()
+    }
+
+    /// [`sample`] as JSON (text: too deep for `json!`).
+    pub(crate) fn sample_json() -> Value {
         serde_json::from_str(
             r#"{
             "id": 7, "key": "load_test|h1", "rule": "load_test", "ci_id": "h1",
@@ -145,18 +161,23 @@ pub(crate) mod tests {
 
     #[test]
     fn list_table() {
-        let mut second = sample();
-        second["id"] = json!(8);
-        second["ci"] = json!(null);
-        second["ci_id"] = json!("sw-core-1");
-        second["status"] = json!("open");
-        second["severity"] = json!("warning");
-        second["priority"] = json!("P4");
-        second["tier"] = json!(1);
-        second["parent_id"] = json!(7);
-        second["title"] = json!("x".repeat(80));
-        second["sla"] = json!({"policy": null, "note": "warning: no SLA clock"});
-        let out = render_incidents(&json!({"data": [sample(), second]}), T0 + 3_600_000);
+        let second = Incident {
+            id: 8,
+            ci: None,
+            ci_id: "sw-core-1".into(),
+            status: Status::Open,
+            severity: Severity::Warning,
+            priority: Priority::P4,
+            tier: 1,
+            parent_id: Some(7),
+            title: "x".repeat(80),
+            sla: SlaState {
+                note: Some("warning: no SLA clock".into()),
+                ..SlaState::default()
+            },
+            ..sample()
+        };
+        let out = render_incidents(&[sample(), second], T0 + 3_600_000);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
             lines[0],
@@ -179,33 +200,39 @@ pub(crate) mod tests {
             )),
             "{out}"
         );
-        assert_eq!(render_incidents(&json!({"data": []}), T0), "no incidents\n");
+        assert_eq!(render_incidents(&[], T0), "no incidents\n");
     }
 
     #[test]
     fn sla_cells() {
-        let mut sla = sample()["sla"].clone();
+        let mut sla = sample().sla;
         assert_eq!(sla_summary(&sla, T0), "assign breached");
-        sla["assign"]["status"] = json!("met");
+        sla.assign.as_mut().unwrap().status = StageStatus::Met;
         assert_eq!(sla_summary(&sla, T0 + 3_600_000), "resolve due in 3h");
         assert_eq!(
             sla_summary(&sla, T0 + 4 * 3_600_000 + 90_000),
             "resolve overdue 1m"
         );
-        sla["resolve"]["status"] = json!("met");
+        sla.resolve.as_mut().unwrap().status = StageStatus::Met;
         assert_eq!(sla_summary(&sla, T0), "met");
-        let skipped = json!({"respond": {"status": "skipped", "due_at": "2026-11-23T10:10:00Z"}});
+        let skipped = SlaState {
+            respond: Some(SlaStage {
+                status: StageStatus::Skipped,
+                ..sla.respond.clone().unwrap()
+            }),
+            ..SlaState::default()
+        };
         assert_eq!(sla_summary(&skipped, T0), "skipped");
-        assert_eq!(sla_summary(&json!({"policy": null}), T0), "-");
-        assert_eq!(sla_summary(&json!(null), T0), "-");
+        assert_eq!(sla_summary(&SlaState::default(), T0), "-");
     }
 
     #[test]
     fn status_flags() {
         let mut i = sample();
-        i["flapping"] = json!(true);
-        i["suppressed"] = json!("maintenance window 3");
+        i.flapping = true;
+        i.suppressed = Some("maintenance window 3".into());
         assert_eq!(status(&i), "acknowledged+flap+supp");
-        assert_eq!(ci_name(&json!({"ci_id": "h9", "ci": {"name": ""}})), "h9");
+        i.ci.as_mut().unwrap().name = String::new();
+        assert_eq!(ci_name(&i), "h1");
     }
 }

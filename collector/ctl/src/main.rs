@@ -5,7 +5,11 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tocsin_api_types::maintenance::MaintenanceWindow;
+use tocsin_api_types::problems::Problem;
+use tocsin_api_types::{Incident, IncidentDetail};
 use tocsin_model::prom_time::{format_timestamp, parse_duration, parse_time};
 use tocsin_model::time::now_ms;
 use tocsinctl::actions::{self, Action};
@@ -256,6 +260,7 @@ async fn run(cli: Cli) -> Result<String, CliError> {
     let client = Client::new(&cli.url)?;
     let actor = actions::actor(cli.actor, std::env::var("USER").ok());
     let now = now_ms();
+    let json = cli.json;
     let (reply, render): (Reply, Render) = match cli.command {
         Command::Cis => (
             client.get(&["api", "v1", "cis"], &[]).await?,
@@ -291,16 +296,18 @@ async fn run(cli: Cli) -> Result<String, CliError> {
             query(&client, &expr, range, step, time).await?,
             Box::new(promql::render),
         ),
-        Command::Incidents(args) => (
+        Command::Incidents(args) => typed(
             list_incidents(&client, args).await?,
-            Box::new(move |b| incidents::render_incidents(b, now)),
-        ),
-        Command::Incident { id } => (
+            json,
+            move |list: &Vec<Incident>| incidents::render_incidents(list, now),
+        )?,
+        Command::Incident { id } => typed(
             client
                 .get(&["api", "v1", "incidents", &id.to_string()], &[])
                 .await?,
-            Box::new(move |b| incident::render_incident(b, now)),
-        ),
+            json,
+            move |d: &IncidentDetail| incident::render_incident(d, now),
+        )?,
         Command::Ack { id, note } => act(&client, id, Action::Ack(note), &actor).await?,
         Command::Assign { id, assignee } => {
             act(&client, id, Action::Assign(assignee), &actor).await?
@@ -308,27 +315,46 @@ async fn run(cli: Cli) -> Result<String, CliError> {
         Command::Comment { id, text } => act(&client, id, Action::Comment(text), &actor).await?,
         Command::Resolve { id, note } => act(&client, id, Action::Resolve(note), &actor).await?,
         Command::Close { id, note } => act(&client, id, Action::Close(note), &actor).await?,
-        Command::Maintenance { action } => maintenance_cmd(&client, action, &actor, now).await?,
-        Command::Problems => (
+        Command::Maintenance { action } => {
+            maintenance_cmd(&client, action, &actor, now, json).await?
+        }
+        Command::Problems => typed(
             client.get(&["api", "v1", "problems"], &[]).await?,
-            Box::new(problems::render_problems),
-        ),
+            json,
+            |list: &Vec<Problem>| problems::render_problems(list),
+        )?,
         Command::Notify { action } => notify_cmd(&client, action, &actor).await?,
-        Command::Rules { action: None } => (
+        Command::Rules { action: None } => typed(
             client.get(&["api", "v1", "rules"], &[]).await?,
-            Box::new(rules::render_rules),
-        ),
+            json,
+            rules::render_rules,
+        )?,
         Command::Rules {
             action: Some(RulesCommand::Reload),
-        } => (
+        } => typed(
             client.post(&["api", "v1", "rules", "reload"], None).await?,
-            Box::new(rules::render_reload),
-        ),
+            json,
+            rules::render_reload,
+        )?,
     };
-    if cli.json {
+    if json {
         return Ok(pretty(&reply.text) + "\n");
     }
     Ok(render(&reply.json))
+}
+
+/// The answer with a renderer of its `data` as the typed body `T`. The
+/// data is decoded only for tables: `--json` prints the server's text as is.
+fn typed<T: DeserializeOwned + 'static>(
+    reply: Reply,
+    json: bool,
+    render: impl FnOnce(&T) -> String + 'static,
+) -> Result<(Reply, Render), CliError> {
+    if json {
+        return Ok((reply, Box::new(|_| String::new())));
+    }
+    let data: T = reply.data()?;
+    Ok((reply, Box::new(move |_| render(&data))))
 }
 
 async fn notify_cmd(
@@ -424,11 +450,14 @@ async fn maintenance_cmd(
     action: Option<MaintenanceCommand>,
     actor: &str,
     now: i64,
+    json: bool,
 ) -> Result<(Reply, Render), CliError> {
-    Ok(match action.unwrap_or(MaintenanceCommand::List) {
-        MaintenanceCommand::List => (
+    let window = |w: &MaintenanceWindow, verb| maintenance::confirmation(w, verb);
+    match action.unwrap_or(MaintenanceCommand::List) {
+        MaintenanceCommand::List => typed(
             client.get(&["api", "v1", "maintenance"], &[]).await?,
-            Box::new(move |b| maintenance::render_windows(b, now)),
+            json,
+            move |list: &Vec<MaintenanceWindow>| maintenance::render_windows(list, now),
         ),
         MaintenanceCommand::Add {
             ci,
@@ -447,20 +476,22 @@ async fn maintenance_cmd(
                 reason,
             };
             let body = args.body(actor, now).map_err(CliError::Other)?;
-            (
+            typed(
                 client
-                    .post(&["api", "v1", "maintenance"], Some(&body))
+                    .post_json(&["api", "v1", "maintenance"], &body)
                     .await?,
-                Box::new(|b| maintenance::confirmation(b, "added")),
+                json,
+                move |w| window(w, "added"),
             )
         }
-        MaintenanceCommand::Delete { id } => (
+        MaintenanceCommand::Delete { id } => typed(
             client
                 .delete(&["api", "v1", "maintenance", &id.to_string()])
                 .await?,
-            Box::new(|b| maintenance::confirmation(b, "deleted")),
+            json,
+            move |w| window(w, "deleted"),
         ),
-    })
+    }
 }
 
 async fn query(

@@ -1,12 +1,10 @@
 //! Maintenance windows (`/api/v1/maintenance`): the body of a new window
 //! from the command line, and the text of the list and of a confirmation.
 
-use serde_json::{Map, Value, json};
-
-use super::format::{millis, time};
-use super::table::{Table, cell};
+use super::format::time;
+use super::table::Table;
+use tocsin_api_types::maintenance::{MaintenanceWindow, NewWindow};
 use tocsin_model::prom_time::{parse_duration, parse_time};
-use tocsin_model::time::rfc3339;
 
 /// A window as given on the command line.
 #[derive(Debug, Clone, Default)]
@@ -26,8 +24,8 @@ pub struct NewWindowArgs {
 }
 
 impl NewWindowArgs {
-    /// The JSON body of `POST /api/v1/maintenance`, or a one-line problem.
-    pub fn body(&self, created_by: &str, now_ms: i64) -> Result<Value, String> {
+    /// The body of `POST /api/v1/maintenance`, or a one-line problem.
+    pub fn body(&self, created_by: &str, now_ms: i64) -> Result<NewWindow, String> {
         let start = match self.start.as_deref().map(str::trim) {
             None | Some("now") => now_ms,
             Some(s) => parse_time(s).map_err(|_| {
@@ -44,33 +42,29 @@ impl NewWindowArgs {
             },
             _ => return Err("give either --end or --duration".into()),
         };
-        let mut b = Map::new();
-        if let Some(ci) = &self.ci {
-            b.insert("ci_id".into(), json!(ci));
-        }
-        if let Some(class) = &self.class {
-            b.insert("ci_class".into(), json!(class));
-        }
-        b.insert("starts_at".into(), json!(rfc3339(start)));
-        b.insert("ends_at".into(), json!(rfc3339(end)));
-        b.insert("reason".into(), json!(self.reason));
-        b.insert("created_by".into(), json!(created_by));
-        Ok(Value::Object(b))
+        Ok(NewWindow {
+            ci_id: self.ci.clone(),
+            ci_class: self.class.clone(),
+            starts_at: start,
+            ends_at: end,
+            reason: self.reason.clone(),
+            created_by: created_by.to_string(),
+        })
     }
 }
 
 /// The windows as a table: ID, TARGET, STARTS, ENDS, STATE, REASON, BY.
-pub fn render_windows(body: &Value, now_ms: i64) -> String {
+pub fn render_windows(windows: &[MaintenanceWindow], now_ms: i64) -> String {
     let mut t = Table::new(&["ID", "TARGET", "STARTS", "ENDS", "STATE", "REASON", "BY"]);
-    for w in body["data"].as_array().into_iter().flatten() {
+    for w in windows {
         t.row([
-            cell(&w["id"]),
+            w.id.to_string(),
             target(w),
-            time(&w["starts_at"]),
-            time(&w["ends_at"]),
+            time(w.starts_at),
+            time(w.ends_at),
             state(w, now_ms).into(),
-            cell(&w["reason"]),
-            cell(&w["created_by"]),
+            w.reason.clone(),
+            w.created_by.clone(),
         ]);
     }
     if t.is_empty() {
@@ -79,43 +73,45 @@ pub fn render_windows(body: &Value, now_ms: i64) -> String {
     t.render()
 }
 
-/// One line about a window the API returned (`{"data": window}`), after
-/// `verb` (`added`, `deleted`).
-pub fn confirmation(body: &Value, verb: &str) -> String {
-    let w = &body["data"];
+/// One line about a window the API returned, after `verb` (`added`,
+/// `deleted`).
+pub fn confirmation(w: &MaintenanceWindow, verb: &str) -> String {
     format!(
         "maintenance window {} {verb}: {} from {} to {}\n",
-        cell(&w["id"]),
+        w.id,
         target(w),
-        time(&w["starts_at"]),
-        time(&w["ends_at"])
+        time(w.starts_at),
+        time(w.ends_at)
     )
 }
 
 /// `ci h1`, `class switch`, or both.
-fn target(w: &Value) -> String {
-    let parts: Vec<String> = [("ci", &w["ci_id"]), ("class", &w["ci_class"])]
+fn target(w: &MaintenanceWindow) -> String {
+    let parts: Vec<String> = [("ci", &w.ci_id), ("class", &w.ci_class)]
         .into_iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| format!("{k} {}", cell(v)))
+        .filter_map(|(k, v)| Some(format!("{k} {}", v.as_ref()?)))
         .collect();
     parts.join(", ")
 }
 
 /// `scheduled`, `active` or `ended` at `now_ms`.
-fn state(w: &Value, now_ms: i64) -> &'static str {
-    match (millis(&w["starts_at"]), millis(&w["ends_at"])) {
-        (Some(s), _) if now_ms < s => "scheduled",
-        (_, Some(e)) if now_ms < e => "active",
-        (_, Some(_)) => "ended",
-        _ => "",
+fn state(w: &MaintenanceWindow, now_ms: i64) -> &'static str {
+    if now_ms < w.starts_at {
+        "scheduled"
+    } else if now_ms < w.ends_at {
+        "active"
+    } else {
+        "ended"
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::incidents::tests::T0;
+    use tocsin_model::time::{parse_rfc3339, rfc3339};
 
     fn args() -> NewWindowArgs {
         NewWindowArgs {
@@ -132,7 +128,7 @@ mod tests {
             ..args()
         };
         assert_eq!(
-            a.body("bob", T0).unwrap(),
+            serde_json::to_value(a.body("bob", T0).unwrap()).unwrap(),
             json!({"ci_id": "h1", "starts_at": "2026-11-23T10:00:00.000Z",
                    "ends_at": "2026-11-23T11:30:00.000Z",
                    "reason": "CHG-42 kernel update", "created_by": "bob"})
@@ -145,10 +141,12 @@ mod tests {
             ..args()
         };
         let body = b.body("bob", T0).unwrap();
-        assert_eq!(body["ci_class"], "switch");
-        assert!(body.get("ci_id").is_none());
-        assert_eq!(body["starts_at"], "2026-11-24T00:00:00.000Z");
-        assert_eq!(body["ends_at"], "2026-11-24T02:00:00.000Z");
+        assert_eq!(
+            (body.ci_id, body.ci_class.as_deref()),
+            (None, Some("switch"))
+        );
+        assert_eq!(rfc3339(body.starts_at), "2026-11-24T00:00:00.000Z");
+        assert_eq!(rfc3339(body.ends_at), "2026-11-24T02:00:00.000Z");
     }
 
     #[test]
@@ -182,19 +180,26 @@ mod tests {
 
     #[test]
     fn window_table_and_confirmation() {
-        let w = |id: u64, start: &str, end: &str| {
-            json!({"id": id, "ci_id": "h1", "starts_at": start, "ends_at": end,
-                   "reason": "CHG-42", "created_by": "bob",
-                   "created_at": "2026-11-23T09:00:00.000Z"})
+        let w = |id: u64, start: &str, end: &str| MaintenanceWindow {
+            id,
+            ci_id: Some("h1".into()),
+            ci_class: None,
+            starts_at: parse_rfc3339(start).unwrap(),
+            ends_at: parse_rfc3339(end).unwrap(),
+            reason: "CHG-42".into(),
+            created_by: "bob".into(),
+            created_at: parse_rfc3339("2026-11-23T09:00:00.000Z").unwrap(),
         };
-        let mut class = w(3, "2026-11-23T11:00:00.000Z", "2026-11-23T12:00:00.000Z");
-        class.as_object_mut().unwrap().remove("ci_id");
-        class["ci_class"] = json!("switch");
-        let body = json!({"data": [
+        let class = MaintenanceWindow {
+            ci_id: None,
+            ci_class: Some("switch".into()),
+            ..w(3, "2026-11-23T11:00:00.000Z", "2026-11-23T12:00:00.000Z")
+        };
+        let body = [
             w(1, "2026-11-23T09:00:00.000Z", "2026-11-23T09:30:00.000Z"),
             w(2, "2026-11-23T09:00:00.000Z", "2026-11-23T11:00:00.000Z"),
-            class
-        ]});
+            class,
+        ];
         assert_eq!(
             render_windows(&body, T0),
             "\
@@ -204,11 +209,8 @@ ID  TARGET        STARTS                ENDS                  STATE      REASON 
 3   class switch  2026-11-23T11:00:00Z  2026-11-23T12:00:00Z  scheduled  CHG-42  bob
 "
         );
-        assert_eq!(
-            render_windows(&json!({"data": []}), T0),
-            "no maintenance windows\n"
-        );
-        let one = json!({"data": w(2, "2026-11-23T09:00:00.000Z", "2026-11-23T11:00:00.000Z")});
+        assert_eq!(render_windows(&[], T0), "no maintenance windows\n");
+        let one = w(2, "2026-11-23T09:00:00.000Z", "2026-11-23T11:00:00.000Z");
         assert_eq!(
             confirmation(&one, "added"),
             "maintenance window 2 added: ci h1 from 2026-11-23T09:00:00Z to 2026-11-23T11:00:00Z\n"

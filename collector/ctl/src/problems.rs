@@ -1,13 +1,12 @@
 //! Text rendering of the problem records (`GET /api/v1/problems`).
 
-use serde_json::Value;
-
-use super::format::time;
-use super::table::{Table, cell};
+use super::format::{name, time};
+use super::table::Table;
+use tocsin_api_types::problems::Problem;
 
 /// The problems as a table: ID, STATUS, RULE, CI, COUNT, INCIDENTS,
 /// CREATED, UPDATED.
-pub fn render_problems(body: &Value) -> String {
+pub fn render_problems(problems: &[Problem]) -> String {
     let mut t = Table::new(&[
         "ID",
         "STATUS",
@@ -18,17 +17,17 @@ pub fn render_problems(body: &Value) -> String {
         "CREATED",
         "UPDATED",
     ]);
-    for p in body["data"].as_array().into_iter().flatten() {
-        let incidents = p["incident_ids"].as_array().map_or(0, Vec::len);
+    for p in problems {
+        let ids: Vec<String> = p.incident_ids.iter().map(u64::to_string).collect();
         t.row([
-            cell(&p["id"]),
-            cell(&p["status"]),
-            cell(&p["rule"]),
-            cell(&p["ci_id"]),
-            incidents.to_string(),
-            cell(&p["incident_ids"]),
-            time(&p["created_at"]),
-            time(&p["updated_at"]),
+            p.id.to_string(),
+            name(&p.status),
+            p.rule.clone(),
+            p.ci_id.clone(),
+            ids.len().to_string(),
+            ids.join(", "),
+            time(p.created_at),
+            time(p.updated_at),
         ]);
     }
     if t.is_empty() {
@@ -45,11 +44,12 @@ mod tests {
 
     #[test]
     fn problem_table() {
-        let body = json!({"data": [
+        let body: Vec<Problem> = serde_json::from_value(json!([
             {"id": 1, "rule": "load_test", "ci_id": "h1", "incident_ids": [3, 5, 9],
              "created_at": "2026-11-23T10:00:00.000Z", "updated_at": "2026-11-23T12:00:00.000Z",
              "status": "open"}
-        ]});
+        ]))
+        .unwrap();
         assert_eq!(
             render_problems(&body),
             "\
@@ -57,6 +57,6 @@ ID  STATUS  RULE       CI  COUNT  INCIDENTS  CREATED               UPDATED
 1   open    load_test  h1  3      3, 5, 9    2026-11-23T10:00:00Z  2026-11-23T12:00:00Z
 "
         );
-        assert_eq!(render_problems(&json!({"data": []})), "no problems\n");
+        assert_eq!(render_problems(&[]), "no problems\n");
     }
 }

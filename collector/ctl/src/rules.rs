@@ -1,21 +1,17 @@
 //! Text rendering of the rules in force (`GET /api/v1/rules`) and of a
 //! reload (`POST /api/v1/rules/reload`).
 
-use serde_json::Value;
-
-use super::format::{number, pairs, yes_no};
-use super::table::{Table, cell};
-
-/// Severities in rising order, as the thresholds are listed.
-const SEVERITIES: [&str; 3] = ["warning", "general", "major"];
+use super::format::{duration, number, pairs, yes_no};
+use super::table::Table;
+use tocsin_api_types::rules::{RuleInfo, RulesInForce, RulesReloaded, Transform};
+use tocsin_model::Severity;
 
 /// Widest cell (selectors can be long).
 const MAX_CELL: usize = 70;
 
 /// The rules as a table (NAME, SELECTOR, CLASS, THRESHOLDS, FOR, ENABLED,
 /// BUILTIN), followed by the flapping and no-data settings.
-pub fn render_rules(body: &Value) -> String {
-    let data = &body["data"];
+pub fn render_rules(data: &RulesInForce) -> String {
     let mut t = Table::new(&[
         "NAME",
         "SELECTOR",
@@ -26,15 +22,15 @@ pub fn render_rules(body: &Value) -> String {
         "BUILTIN",
     ])
     .max_cell(MAX_CELL);
-    for r in data["rules"].as_array().into_iter().flatten() {
+    for r in &data.rules {
         t.row([
-            cell(&r["name"]),
+            r.name.clone(),
             selector(r),
-            cell(&r["ci_class"]),
+            r.ci_class.clone().unwrap_or_default(),
             thresholds(r),
-            cell(&r["for"]),
-            yes_no(&r["enabled"]),
-            yes_no(&r["builtin"]),
+            duration(r.for_),
+            yes_no(r.enabled),
+            yes_no(r.builtin),
         ]);
     }
     let mut out = if t.is_empty() {
@@ -42,84 +38,72 @@ pub fn render_rules(body: &Value) -> String {
     } else {
         t.render()
     };
-    let flap = &data["flapping"];
-    let nd = &data["no_data"];
+    let (flap, nd) = (&data.flapping, &data.no_data);
     let settings = [
         (
             "flapping",
             on_off(
-                flap,
+                flap.enabled,
                 format!(
                     "more than {} state changes in {}",
-                    cell(&flap["max_transitions"]),
-                    cell(&flap["window"])
+                    flap.max_transitions,
+                    duration(flap.window)
                 ),
             ),
         ),
         (
             "no data (agent_lost)",
             on_off(
-                nd,
+                nd.enabled,
                 format!(
                     "{}, silent for {} intervals and at least {}, startup grace {}",
-                    cell(&nd["severity"]),
-                    cell(&nd["intervals"]),
-                    cell(&nd["min_silence"]),
-                    cell(&nd["startup_grace"])
+                    nd.severity.as_str(),
+                    nd.intervals,
+                    duration(nd.min_silence),
+                    duration(nd.startup_grace)
                 ),
             ),
         ),
     ];
-    let settings = pairs(&settings);
-    if !settings.is_empty() {
-        out.push('\n');
-        out.push_str(&settings);
-    }
+    out.push('\n');
+    out.push_str(&pairs(&settings));
     out
 }
 
 /// The selector, wrapped as `rate(sel[1m])` / `delta(sel[1m])` when the rule
 /// evaluates a rate or delta.
-fn selector(r: &Value) -> String {
-    let sel = cell(&r["selector"]);
-    match r["transform"].as_object().and_then(|o| o.iter().next()) {
-        Some((f, window)) => format!("{f}({sel}[{}])", cell(window)),
-        None => sel,
+fn selector(r: &RuleInfo) -> String {
+    match r.transform {
+        Some(Transform::Rate(w)) => format!("rate({}[{}])", r.selector, duration(w)),
+        Some(Transform::Delta(w)) => format!("delta({}[{}])", r.selector, duration(w)),
+        None => r.selector.clone(),
     }
 }
 
 /// `>= warning 80, general 90, major 95`, and `; critical CI: major` when
 /// the rule has a `critical_severity`.
-fn thresholds(r: &Value) -> String {
-    let set: Vec<String> = SEVERITIES
+fn thresholds(r: &RuleInfo) -> String {
+    let set: Vec<String> = Severity::ALL
         .iter()
-        .filter(|s| !r["thresholds"][**s].is_null())
-        .map(|s| format!("{s} {}", number(&r["thresholds"][*s])))
+        .filter_map(|s| Some(format!("{} {}", s.as_str(), number(r.thresholds.get(*s)?))))
         .collect();
-    let mut out = format!("{} {}", cell(&r["comparison"]), set.join(", "))
+    let mut out = format!("{} {}", r.comparison.as_str(), set.join(", "))
         .trim()
         .to_string();
-    if let Some(s) = r["critical_severity"].as_str() {
-        out.push_str(&format!("; critical CI: {s}"));
+    if let Some(s) = r.critical_severity {
+        out.push_str(&format!("; critical CI: {}", s.as_str()));
     }
     out
 }
 
-/// `off`, or `details` when enabled; empty when the section is absent.
-fn on_off(section: &Value, details: String) -> String {
-    match section["enabled"].as_bool() {
-        Some(true) => details,
-        Some(false) => "off".into(),
-        None => String::new(),
-    }
+/// `off`, or `details` when enabled.
+fn on_off(enabled: bool, details: String) -> String {
+    if enabled { details } else { "off".into() }
 }
 
-/// One line after a reload (`{"data":{"rules":N}}`).
-pub fn render_reload(body: &Value) -> String {
-    format!(
-        "rules reloaded: {} rules in force\n",
-        cell(&body["data"]["rules"])
-    )
+/// One line after a reload.
+pub fn render_reload(r: &RulesReloaded) -> String {
+    format!("rules reloaded: {} rules in force\n", r.rules)
 }
 
 #[cfg(test)]
@@ -127,9 +111,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use tocsin_api_types::rules::RulesAnswer;
 
-    fn body() -> Value {
-        json!({"status": "success", "data": {"groups": [], "rules": [
+    fn body() -> RulesInForce {
+        let answer: RulesAnswer = serde_json::from_value(
+            json!({"status": "success", "data": {"groups": [], "rules": [
             {"name": "filesystem_full", "selector": "node_filesystem_used_percent",
              "ci_class": null, "comparison": ">",
              "thresholds": {"warning": 80.0, "general": 90.0, "major": 95.0},
@@ -145,7 +131,10 @@ mod tests {
         ],
         "flapping": {"enabled": true, "window": "10m", "max_transitions": 5},
         "no_data": {"enabled": false, "severity": "major", "min_silence": "1m",
-                    "intervals": 3, "startup_grace": "2m"}}})
+                    "intervals": 3, "startup_grace": "2m"}}}),
+        )
+        .unwrap();
+        answer.data
     }
 
     #[test]
@@ -165,16 +154,25 @@ if_errors        rate(if_in_errors_total{ifName=~\"eth.*\"}[5m])  switch  >= war
 
     #[test]
     fn critical_severity_follows_the_thresholds() {
-        let r = json!({"comparison": "<", "thresholds": {"general": 1.0},
-                       "critical_severity": "major"});
+        let mut r = body().rules.remove(0);
+        r.comparison = tocsin_api_types::rules::Comparison::Lt;
+        r.thresholds = tocsin_api_types::rules::Thresholds {
+            general: Some(1.0),
+            ..Default::default()
+        };
+        r.critical_severity = Some(Severity::Major);
         assert_eq!(thresholds(&r), "< general 1; critical CI: major");
     }
 
     #[test]
     fn no_rules_and_reload() {
-        assert_eq!(render_rules(&json!({"data": {"rules": []}})), "no rules\n");
+        let none = RulesInForce {
+            rules: Vec::new(),
+            ..body()
+        };
+        assert!(render_rules(&none).starts_with("no rules\n\n  flapping "));
         assert_eq!(
-            render_reload(&json!({"data": {"rules": 9}})),
+            render_reload(&RulesReloaded { rules: 9 }),
             "rules reloaded: 9 rules in force\n"
         );
     }

@@ -61,7 +61,7 @@ mod tests;
 pub use config::IncidentConfig;
 pub use error::IncidentError;
 pub use hooks::{IncidentListener, OutboxHook, Suppressor};
-pub use manager::{IncidentDetail, IncidentFilter, IncidentManager};
+pub use manager::{IncidentFilter, IncidentManager};
 pub use tocsin_model::incident::{
-    Incident, Priority, SlaState, Status, TimelineEntry, TimelineKind,
+    Incident, IncidentDetail, Priority, SlaState, Status, TimelineEntry, TimelineKind,
 };

@@ -13,10 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::sla::rfc3339_ms;
+pub use tocsin_model::maintenance::{MaintenanceWindow, NewWindow};
 use tocsin_model::time::Clock;
 use tocsin_storage::{Cf, Db, StorageError, keys};
 
@@ -49,121 +48,60 @@ impl tocsin_model::Kinded for MaintenanceError {
     }
 }
 
-/// A maintenance window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MaintenanceWindow {
-    /// Id, assigned by the store.
-    pub id: u64,
-    /// The CI under maintenance; with `ci_class`, both must match.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ci_id: Option<String>,
-    /// Every CI of this class is under maintenance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ci_class: Option<String>,
-    /// Start (inclusive).
-    #[serde(with = "rfc3339_ms")]
-    pub starts_at: i64,
-    /// End (exclusive).
-    #[serde(with = "rfc3339_ms")]
-    pub ends_at: i64,
-    /// Why, e.g. the change ticket.
-    pub reason: String,
-    /// Who created it.
-    pub created_by: String,
-    /// When it was created.
-    #[serde(with = "rfc3339_ms")]
-    pub created_at: i64,
-}
-
-impl MaintenanceWindow {
-    /// Whether the window covers a CI of `ci_class` at `at_ms`.
-    pub fn covers(&self, ci_id: &str, ci_class: &str, at_ms: i64) -> bool {
-        self.ci_id.as_deref().is_none_or(|id| id == ci_id)
-            && self.ci_class.as_deref().is_none_or(|c| c == ci_class)
-            && (self.starts_at..self.ends_at).contains(&at_ms)
-    }
-}
-
-/// A window to create (the body of `POST /api/v1/maintenance`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewWindow {
-    /// The CI under maintenance.
-    #[serde(default)]
-    pub ci_id: Option<String>,
-    /// Every CI of this class (see [`tocsin_cmdb::CI_CLASSES`]).
-    #[serde(default)]
-    pub ci_class: Option<String>,
-    /// Start (RFC 3339).
-    #[serde(with = "rfc3339_ms")]
-    pub starts_at: i64,
-    /// End (RFC 3339), after the start and at most 30 days later.
-    #[serde(with = "rfc3339_ms")]
-    pub ends_at: i64,
-    /// Why, e.g. the change ticket; required.
-    pub reason: String,
-    /// Who creates it; required.
-    #[serde(default)]
-    pub created_by: String,
-}
-
-impl NewWindow {
-    /// Checks every field at `now`, returning the window (trimmed) or every problem.
-    fn check(self, id: u64, now: i64) -> Result<MaintenanceWindow, MaintenanceError> {
-        let mut p = Vec::new();
-        let mut text = |key: &str, v: Option<String>, max: usize| {
-            let v = v.map(|v| v.trim().to_string());
-            match &v {
-                Some(s) if s.is_empty() => p.push(format!("{key}: must not be empty")),
-                Some(s) if s.chars().count() > max => {
-                    p.push(format!("{key}: must be at most {max} characters"))
-                }
-                Some(s) if s.chars().any(char::is_control) => {
-                    p.push(format!("{key}: must not contain control characters"))
-                }
-                _ => {}
+/// Checks every field of `new` at `now`, returning the window (trimmed) or every problem.
+fn check(new: NewWindow, id: u64, now: i64) -> Result<MaintenanceWindow, MaintenanceError> {
+    let mut p = Vec::new();
+    let mut text = |key: &str, v: Option<String>, max: usize| {
+        let v = v.map(|v| v.trim().to_string());
+        match &v {
+            Some(s) if s.is_empty() => p.push(format!("{key}: must not be empty")),
+            Some(s) if s.chars().count() > max => {
+                p.push(format!("{key}: must be at most {max} characters"))
             }
-            v
-        };
-        let ci_id = text("ci_id", self.ci_id, MAX_ID);
-        let ci_class = text("ci_class", self.ci_class, MAX_ID);
-        let reason = text("reason", Some(self.reason), MAX_TEXT).unwrap_or_default();
-        let created_by = text("created_by", Some(self.created_by), MAX_ID).unwrap_or_default();
-        if ci_id.is_none() && ci_class.is_none() {
-            p.push("ci_id, ci_class: give at least one".into());
+            Some(s) if s.chars().any(char::is_control) => {
+                p.push(format!("{key}: must not contain control characters"))
+            }
+            _ => {}
         }
-        if let Some(class) = &ci_class
-            && !class.is_empty()
-            && !tocsin_cmdb::CI_CLASSES.contains(&class.as_str())
-        {
-            p.push(format!(
-                "ci_class: must be one of {}, got {class:?}",
-                tocsin_cmdb::CI_CLASSES.join(", ")
-            ));
-        }
-        if self.ends_at <= self.starts_at {
-            p.push("ends_at: must be after starts_at".into());
-        } else if self.ends_at - self.starts_at > MAX_WINDOW_MS {
-            p.push("ends_at: a window may last at most 30 days".into());
-        }
-        if self.ends_at <= now {
-            p.push("ends_at: must be in the future".into());
-        }
-        if !p.is_empty() {
-            return Err(MaintenanceError::Invalid(p.join("; ")));
-        }
-        Ok(MaintenanceWindow {
-            id,
-            ci_id,
-            ci_class,
-            starts_at: self.starts_at,
-            ends_at: self.ends_at,
-            reason,
-            created_by,
-            created_at: now,
-        })
+        v
+    };
+    let ci_id = text("ci_id", new.ci_id, MAX_ID);
+    let ci_class = text("ci_class", new.ci_class, MAX_ID);
+    let reason = text("reason", Some(new.reason), MAX_TEXT).unwrap_or_default();
+    let created_by = text("created_by", Some(new.created_by), MAX_ID).unwrap_or_default();
+    if ci_id.is_none() && ci_class.is_none() {
+        p.push("ci_id, ci_class: give at least one".into());
     }
+    if let Some(class) = &ci_class
+        && !class.is_empty()
+        && !tocsin_cmdb::CI_CLASSES.contains(&class.as_str())
+    {
+        p.push(format!(
+            "ci_class: must be one of {}, got {class:?}",
+            tocsin_cmdb::CI_CLASSES.join(", ")
+        ));
+    }
+    if new.ends_at <= new.starts_at {
+        p.push("ends_at: must be after starts_at".into());
+    } else if new.ends_at - new.starts_at > MAX_WINDOW_MS {
+        p.push("ends_at: a window may last at most 30 days".into());
+    }
+    if new.ends_at <= now {
+        p.push("ends_at: must be in the future".into());
+    }
+    if !p.is_empty() {
+        return Err(MaintenanceError::Invalid(p.join("; ")));
+    }
+    Ok(MaintenanceWindow {
+        id,
+        ci_id,
+        ci_class,
+        starts_at: new.starts_at,
+        ends_at: new.ends_at,
+        reason,
+        created_by,
+        created_at: now,
+    })
 }
 
 /// See the module docs.
@@ -209,7 +147,7 @@ impl MaintenanceStore {
     pub fn add(&self, new: NewWindow) -> Result<MaintenanceWindow, MaintenanceError> {
         let mut windows = self.windows.write();
         let id = windows.last_key_value().map_or(1, |(id, _)| id + 1);
-        let window = new.check(id, self.clock.now_ms())?;
+        let window = check(new, id, self.clock.now_ms())?;
         let mut batch = self.db.tx();
         let value = serde_json::to_vec(&window)
             .map_err(|e| StorageError::Corrupt(format!("maintenance window {id}: {e}")))?;
@@ -414,7 +352,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(w.ends_at - w.starts_at, 2 * HOUR);
-        let mw = w.check(1, 0).unwrap();
+        let mw = check(w, 1, 0).unwrap();
         let json = serde_json::to_value(&mw).unwrap();
         assert_eq!(json["starts_at"], "2024-05-03T10:00:00.000Z");
         assert!(json.get("ci_class").is_none());

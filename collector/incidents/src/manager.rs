@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde::Serialize;
 use serde_json::json;
 
 use super::config::IncidentConfig;
@@ -20,7 +19,9 @@ use super::store::{Store, Txn};
 use super::topology;
 use tocsin_cmdb::Cmdb;
 use tocsin_model::event::Severity;
-use tocsin_model::incident::{Incident, SYSTEM, Status, TimelineEntry, TimelineKind};
+use tocsin_model::incident::{
+    Incident, IncidentDetail, SYSTEM, Status, TimelineEntry, TimelineKind,
+};
 use tocsin_model::time::Clock;
 use tocsin_storage::{Db, StorageError};
 
@@ -35,18 +36,6 @@ pub struct IncidentManager {
     pub(super) outbox: Option<Arc<dyn OutboxHook>>,
     pub(super) suppressor: Option<Arc<dyn Suppressor>>,
     pub(super) problems: Option<Arc<ProblemStore>>,
-}
-
-/// An incident with its timeline and attached children, as the API serves it.
-#[derive(Debug, Clone, Serialize)]
-pub struct IncidentDetail {
-    /// The incident.
-    #[serde(flatten)]
-    pub incident: Incident,
-    /// Timeline, oldest first.
-    pub timeline: Vec<TimelineEntry>,
-    /// Ids of the incidents attached to this one.
-    pub children: Vec<u64>,
 }
 
 /// Filters of [`IncidentManager::list`]; empty lists and `None` match all.

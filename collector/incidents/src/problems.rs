@@ -15,7 +15,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use super::sla::{rfc3339_ms, rfc3339_ms_opt};
+pub use tocsin_model::problem::{Problem, ProblemStatus};
 use tocsin_storage::{Cf, Db, StorageError, keys};
 
 /// `[problems]`: when recurring incidents raise a problem record.
@@ -60,45 +60,6 @@ impl ProblemConfig {
         }
         if p.is_empty() { Ok(()) } else { Err(p) }
     }
-}
-
-/// Whether a problem is being worked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProblemStatus {
-    /// New incidents of its rule and CI join it.
-    Open,
-    /// Done; a recurrence raises a new problem.
-    Closed,
-}
-
-/// A problem record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Problem {
-    /// Id, assigned by the store.
-    pub id: u64,
-    /// The rule that keeps firing.
-    pub rule: String,
-    /// The CI it fires on.
-    pub ci_id: String,
-    /// Linked incidents, in the order they joined (opening order at creation).
-    pub incident_ids: Vec<u64>,
-    /// Opening time of the incident that reached the threshold.
-    #[serde(with = "rfc3339_ms")]
-    pub created_at: i64,
-    /// Opening time of the newest linked incident.
-    #[serde(with = "rfc3339_ms")]
-    pub updated_at: i64,
-    /// Open or closed.
-    pub status: ProblemStatus,
-    /// When it was closed.
-    #[serde(
-        default,
-        with = "rfc3339_ms_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub closed_at: Option<i64>,
 }
 
 #[derive(Default)]

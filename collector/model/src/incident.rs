@@ -300,6 +300,19 @@ pub struct Incident {
     pub updated_at: i64,
 }
 
+/// An incident with its timeline and attached children, as the API serves
+/// it (`GET /api/v1/incidents/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetail {
+    /// The incident.
+    #[serde(flatten)]
+    pub incident: Incident,
+    /// Timeline, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// Ids of the incidents attached to this one.
+    pub children: Vec<u64>,
+}
+
 /// Kinds of timeline entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

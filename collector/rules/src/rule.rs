@@ -7,6 +7,9 @@ use serde::Serialize;
 
 use super::template::Template;
 use tocsin_model::event::Severity;
+pub use tocsin_model::rule::{
+    Comparison, FlapConfig, NoDataConfig, RuleInfo, Thresholds, Transform,
+};
 use tocsin_model::{METRIC_NAME, MatchOp, Matcher};
 
 /// Labels that describe the CI as a whole rather than an object inside it;
@@ -31,105 +34,6 @@ pub const CI_WIDE_LABELS: &[&str] = &[
     "team",
     "owner",
 ];
-
-/// How a value is compared with the thresholds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Comparison {
-    /// `>`: fires above the threshold.
-    #[serde(rename = ">")]
-    Gt,
-    /// `>=`
-    #[serde(rename = ">=")]
-    Ge,
-    /// `<`: fires below the threshold.
-    #[serde(rename = "<")]
-    Lt,
-    /// `<=`
-    #[serde(rename = "<=")]
-    Le,
-}
-
-impl Comparison {
-    /// Parses `>`, `>=`, `<` or `<=`.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            ">" => Self::Gt,
-            ">=" => Self::Ge,
-            "<" => Self::Lt,
-            "<=" => Self::Le,
-            _ => return None,
-        })
-    }
-
-    /// The operator as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Gt => ">",
-            Self::Ge => ">=",
-            Self::Lt => "<",
-            Self::Le => "<=",
-        }
-    }
-
-    /// Whether higher values are worse (`>`, `>=`).
-    pub fn upward(self) -> bool {
-        matches!(self, Self::Gt | Self::Ge)
-    }
-
-    /// Whether `value <op> threshold` holds. NaN never holds.
-    #[inline]
-    pub fn holds(self, value: f64, threshold: f64) -> bool {
-        match self {
-            Self::Gt => value > threshold,
-            Self::Ge => value >= threshold,
-            Self::Lt => value < threshold,
-            Self::Le => value <= threshold,
-        }
-    }
-}
-
-/// Threshold per severity; at least one is set.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct Thresholds {
-    /// `warning` threshold.
-    pub warning: Option<f64>,
-    /// `general` threshold.
-    pub general: Option<f64>,
-    /// `major` threshold.
-    pub major: Option<f64>,
-}
-
-impl Thresholds {
-    /// The set thresholds, lowest severity first.
-    pub fn iter(&self) -> impl Iterator<Item = (Severity, f64)> + '_ {
-        [
-            (Severity::Warning, self.warning),
-            (Severity::General, self.general),
-            (Severity::Major, self.major),
-        ]
-        .into_iter()
-        .filter_map(|(s, t)| t.map(|t| (s, t)))
-    }
-
-    /// The threshold of `severity`, if set.
-    pub fn get(&self, severity: Severity) -> Option<f64> {
-        match severity {
-            Severity::Warning => self.warning,
-            Severity::General => self.general,
-            Severity::Major => self.major,
-        }
-    }
-}
-
-/// Evaluate a function of the recent samples instead of the raw value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transform {
-    /// Per-second rate of a counter over the window; a decrease is a reset.
-    Rate(#[serde(with = "humantime_serde")] Duration),
-    /// Plain change of a gauge over the window (newest − oldest sample).
-    Delta(#[serde(with = "humantime_serde")] Duration),
-}
 
 /// One validated rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -243,63 +147,32 @@ impl Rule {
     pub fn recover_for_ms(&self) -> i64 {
         millis(self.recover_for)
     }
+
+    /// The rule as the API serves it.
+    pub fn info(&self) -> RuleInfo {
+        RuleInfo {
+            name: self.name.clone(),
+            selector: self.selector.clone(),
+            ci_class: self.ci_class.clone(),
+            comparison: self.comparison,
+            thresholds: self.thresholds,
+            critical_severity: self.critical_severity,
+            for_: self.for_,
+            recovery: self.recovery,
+            recover_for: self.recover_for,
+            transform: self.transform,
+            object_labels: self.object_labels.clone(),
+            title: self.title.source().to_string(),
+            description: self.description.source().to_string(),
+            enabled: self.enabled,
+            builtin: self.builtin,
+        }
+    }
 }
 
 /// A duration in ms, saturating.
 pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// `[flapping]`: when a rule/object counts as flapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct FlapConfig {
-    /// Whether flap detection runs.
-    pub enabled: bool,
-    /// The window transitions are counted in.
-    #[serde(with = "humantime_serde")]
-    pub window: Duration,
-    /// More OK↔firing transitions than this in the window is flapping.
-    pub max_transitions: u32,
-}
-
-impl Default for FlapConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            window: Duration::from_secs(600),
-            max_transitions: 5,
-        }
-    }
-}
-
-/// `[no_data]`: the built-in `agent_lost` rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct NoDataConfig {
-    /// Whether silent agents open incidents.
-    pub enabled: bool,
-    /// Severity of the `agent_lost` event.
-    pub severity: Severity,
-    /// Shortest silence that counts.
-    #[serde(with = "humantime_serde")]
-    pub min_silence: Duration,
-    /// Silent for this many of the agent's intervals (or `min_silence`,
-    /// whichever is longer).
-    pub intervals: u32,
-    /// Nothing fires this long after the collector started.
-    #[serde(with = "humantime_serde")]
-    pub startup_grace: Duration,
-}
-
-impl Default for NoDataConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            severity: Severity::Major,
-            min_silence: Duration::from_secs(60),
-            intervals: 3,
-            startup_grace: Duration::from_secs(120),
-        }
-    }
 }
 
 /// Name of the built-in no-data rule.

@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{ApiJson, AppState};
 use crate::error::Error;
 use tocsin_api_types::cis::actor_or_api;
-use tocsin_api_types::incidents::{IncidentAction, RulesReloaded};
-use tocsin_api_types::{Data, Incident};
+use tocsin_api_types::incidents::IncidentAction;
+use tocsin_api_types::maintenance::{MaintenanceWindow, NewWindow};
+use tocsin_api_types::problems::Problem;
+use tocsin_api_types::rules::{RulesAnswer, RulesInForce, RulesReloaded};
+use tocsin_api_types::{Data, Incident, IncidentDetail};
 use tocsin_incidents::IncidentFilter;
 use tocsin_model::incident::Status;
 use tocsin_rules::Severity;
@@ -55,7 +58,7 @@ fn parse_time(raw: Option<&String>, key: &str) -> Result<Option<i64>, Error> {
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<Vec<Incident>>>, Error> {
     for key in q.keys() {
         if ![
             "status",
@@ -92,17 +95,17 @@ pub async fn list(
     };
     let incidents =
         tokio::task::spawn_blocking(move || state.alerting.incidents().list(&filter)).await??;
-    Ok(Json(json!({ "data": incidents })))
+    Ok(Json(Data::new(incidents)))
 }
 
 /// `GET /api/v1/incidents/{id}`: with CI snapshot, timeline, SLA state, children.
 pub async fn detail(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<IncidentDetail>>, Error> {
     let id = parse_id(&id, "incident")?;
     let detail = tokio::task::spawn_blocking(move || state.alerting.incidents().get(id)).await??;
-    Ok(Json(json!({ "data": detail })))
+    Ok(Json(Data::new(detail)))
 }
 
 /// `POST /api/v1/incidents/{id}/{action}`: ack, assign, comment, resolve, close.
@@ -139,45 +142,51 @@ pub async fn act(
 }
 
 /// `GET /api/v1/maintenance`.
-pub async fn maintenance_list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
+pub async fn maintenance_list(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<Data<Vec<MaintenanceWindow>>>, Error> {
     let list = tokio::task::spawn_blocking(move || state.maintenance.list()).await?;
-    Ok(Json(json!({ "data": list })))
+    Ok(Json(Data::new(list)))
 }
 
 /// `POST /api/v1/maintenance`: `{ci_id | ci_class, starts_at, ends_at, reason, created_by}`.
 pub async fn maintenance_add(
     State(state): State<Arc<AppState>>,
-    ApiJson(new): ApiJson<tocsin_incidents::maintenance::NewWindow>,
-) -> Result<Json<Value>, Error> {
+    ApiJson(new): ApiJson<NewWindow>,
+) -> Result<Json<Data<MaintenanceWindow>>, Error> {
     let w = tokio::task::spawn_blocking(move || state.maintenance.add(new)).await??;
-    Ok(Json(json!({ "data": w })))
+    Ok(Json(Data::new(w)))
 }
 
 /// `DELETE /api/v1/maintenance/{id}`.
 pub async fn maintenance_delete(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<MaintenanceWindow>>, Error> {
     let id = parse_id(&id, "maintenance window")?;
     let w = tokio::task::spawn_blocking(move || state.maintenance.delete(id)).await??;
-    Ok(Json(json!({ "data": w })))
+    Ok(Json(Data::new(w)))
 }
 
 /// `GET /api/v1/problems`.
-pub async fn problems(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
+pub async fn problems(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<Data<Vec<Problem>>>, Error> {
     let list = tokio::task::spawn_blocking(move || state.problems.list()).await?;
-    Ok(Json(json!({ "data": list })))
+    Ok(Json(Data::new(list)))
 }
 
 /// `GET /api/v1/rules`: the rules in force, built-in and from the file.
 /// The envelope also carries Prometheus' `status` and an empty `groups`, so
 /// Grafana's alerting pages, which ask every Prometheus source for its
 /// rules, show nothing instead of an error.
-pub async fn rules(State(state): State<Arc<AppState>>) -> Json<Value> {
+pub async fn rules(State(state): State<Arc<AppState>>) -> Json<RulesAnswer> {
     let set = state.alerting.rules();
-    Json(json!({
-        "status": "success",
-        "data": { "groups": [], "rules": set.rules, "flapping": set.flapping, "no_data": set.no_data },
+    Json(RulesAnswer::success(RulesInForce {
+        groups: Vec::new(),
+        rules: set.rules.iter().map(|r| r.info()).collect(),
+        flapping: set.flapping,
+        no_data: set.no_data,
     }))
 }
 
