@@ -8,6 +8,8 @@
 
 pub mod cis;
 pub mod incidents;
+pub mod notifications;
+pub mod prom;
 
 use serde::{Deserialize, Serialize};
 

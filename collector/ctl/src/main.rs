@@ -5,7 +5,13 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tocsin_api_types::cis::CiView;
+use tocsin_api_types::notifications::{
+    NotificationList, OutboxRecord, ReceiverView, TestAnswer, TestOutcome, TestRequest,
+};
+use tocsin_api_types::{Ci, DeviceEventRecord};
 use tocsin_model::prom_time::{format_timestamp, parse_duration, parse_time};
 use tocsin_model::time::now_ms;
 use tocsinctl::actions::{self, Action};
@@ -257,10 +263,10 @@ async fn run(cli: Cli) -> Result<String, CliError> {
     let actor = actions::actor(cli.actor, std::env::var("USER").ok());
     let now = now_ms();
     let (reply, render): (Reply, Render) = match cli.command {
-        Command::Cis => (
+        Command::Cis => typed(
             client.get(&["api", "v1", "cis"], &[]).await?,
-            Box::new(cmdb::render_cis),
-        ),
+            |cis: Vec<Ci>| cmdb::render_cis(&cis),
+        )?,
         Command::Ci { id } => {
             let body = client
                 .get(&["api", "v1", "cis", &id], &[])
@@ -271,17 +277,17 @@ async fn run(cli: Cli) -> Result<String, CliError> {
                     }
                     other => other,
                 })?;
-            (body, Box::new(cmdb::render_ci))
+            typed(body, |ci: CiView| cmdb::render_ci(&ci))?
         }
-        Command::Events { id, limit } => (
+        Command::Events { id, limit } => typed(
             client
                 .get(
                     &["api", "v1", "cis", &id, "events"],
                     &[("limit", &limit.to_string())],
                 )
                 .await?,
-            Box::new(cmdb::render_events),
-        ),
+            |events: Vec<DeviceEventRecord>| cmdb::render_events(&events),
+        )?,
         Command::Query {
             expr,
             range,
@@ -331,6 +337,16 @@ async fn run(cli: Cli) -> Result<String, CliError> {
     Ok(render(&reply.json))
 }
 
+/// Reads the answer's `data` as `T` now (a body of another shape is an
+/// error) and renders it with `render` later.
+fn typed<T: DeserializeOwned + 'static>(
+    reply: Reply,
+    render: impl FnOnce(T) -> String + 'static,
+) -> Result<(Reply, Render), CliError> {
+    let data: T = reply.data()?;
+    Ok((reply, Box::new(move |_| render(data))))
+}
+
 async fn notify_cmd(
     client: &Client,
     action: Option<NotifyCommand>,
@@ -348,39 +364,38 @@ async fn notify_cmd(
             if !status.is_empty() {
                 query.push(("status", status.as_str()));
             }
-            (
-                client.get(&["api", "v1", "notifications"], &query).await?,
-                Box::new(notify::render_notifications),
-            )
+            let reply = client.get(&["api", "v1", "notifications"], &query).await?;
+            typed(reply, |records: NotificationList| {
+                notify::render_notifications(&records)
+            })?
         }
-        NotifyCommand::Retry { id } => (
-            client
-                .post(
-                    &["api", "v1", "notifications", &id.to_string(), "retry"],
-                    None,
-                )
-                .await?,
-            Box::new(notify::render_retry),
-        ),
-        NotifyCommand::Test { receiver } => {
+        NotifyCommand::Retry { id } => {
+            let id = id.to_string();
             let reply = client
-                .post(
-                    &["api", "v1", "receivers", &receiver, "test"],
-                    Some(&serde_json::json!({ "actor": actor })),
-                )
+                .post(&["api", "v1", "notifications", &id, "retry"], None)
                 .await?;
+            typed(reply, |record: OutboxRecord| notify::render_retry(&record))?
+        }
+        NotifyCommand::Test { receiver } => {
+            let request = TestRequest {
+                actor: Some(actor.to_string()),
+            };
+            let reply = client
+                .post_json(&["api", "v1", "receivers", &receiver, "test"], &request)
+                .await?;
+            let answer: TestAnswer = reply.data()?;
             // A test that did not reach the receiver is a failure of the command.
-            if reply.json["data"]["outcome"] != "delivered" {
+            if answer.outcome != TestOutcome::Delivered {
                 return Err(CliError::Other(
-                    notify::render_test(&reply.json).trim_end().to_string(),
+                    notify::render_test(&answer).trim_end().to_string(),
                 ));
             }
-            (reply, Box::new(notify::render_test))
+            (reply, Box::new(move |_| notify::render_test(&answer)))
         }
-        NotifyCommand::Receivers => (
+        NotifyCommand::Receivers => typed(
             client.get(&["api", "v1", "receivers"], &[]).await?,
-            Box::new(notify::render_receivers),
-        ),
+            |receivers: Vec<ReceiverView>| notify::render_receivers(&receivers),
+        )?,
     })
 }
 

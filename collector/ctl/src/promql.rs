@@ -1,6 +1,9 @@
 //! Text rendering of Prometheus query results, and the default range step.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use tocsin_api_types::prom::{MatrixSeries, QueryData, VectorSample};
 
 use super::table::Table;
 
@@ -14,23 +17,15 @@ pub fn default_step_ms(range_ms: i64) -> i64 {
 }
 
 /// `name{a="b", c="d"}` as Prometheus writes series.
-pub fn series_name(metric: &Map<String, Value>) -> String {
+pub fn series_name(metric: &BTreeMap<String, String>) -> String {
     let name = metric
         .get("__name__")
-        .and_then(Value::as_str)
+        .map(String::as_str)
         .unwrap_or_default();
     let labels: Vec<String> = metric
         .iter()
         .filter(|(k, _)| *k != "__name__")
-        .map(|(k, v)| {
-            format!(
-                "{k}=\"{}\"",
-                v.as_str()
-                    .unwrap_or_default()
-                    .replace('\\', "\\\\")
-                    .replace('"', "\\\"")
-            )
-        })
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
         .collect();
     if labels.is_empty() && !name.is_empty() {
         name.to_string()
@@ -41,50 +36,38 @@ pub fn series_name(metric: &Map<String, Value>) -> String {
 
 /// A query response (`{"data":{"resultType":..,"result":..}}`) as text.
 pub fn render(body: &Value) -> String {
-    let data = &body["data"];
-    let empty = Vec::new();
-    let result = data["result"].as_array().unwrap_or(&empty);
-    match data["resultType"].as_str() {
-        Some("vector") => vector(result),
-        Some("matrix") => matrix(result),
+    let Ok(data) = serde_json::from_value::<QueryData<Value>>(body["data"].clone()) else {
+        return "\n".into();
+    };
+    match data.result_type.as_str() {
+        "vector" => vector(&serde_json::from_value::<Vec<_>>(data.result).unwrap_or_default()),
+        "matrix" => matrix(&serde_json::from_value::<Vec<_>>(data.result).unwrap_or_default()),
         // Scalars and strings: `[time, "value"]`.
-        _ => format!("{}\n", data["result"][1].as_str().unwrap_or_default()),
+        _ => {
+            let point: Option<(f64, String)> = serde_json::from_value(data.result).ok();
+            format!("{}\n", point.map(|p| p.1).unwrap_or_default())
+        }
     }
 }
 
-fn metric(series: &Value) -> String {
-    series["metric"]
-        .as_object()
-        .map(series_name)
-        .unwrap_or_default()
-}
-
-fn vector(result: &[Value]) -> String {
+fn vector(result: &[VectorSample]) -> String {
     if result.is_empty() {
         return "no series\n".into();
     }
     let mut t = Table::new(&["SERIES", "VALUE"]).max_cell(METRIC_WIDTH);
     for s in result {
-        t.row([
-            metric(s),
-            s["value"][1].as_str().unwrap_or_default().to_string(),
-        ]);
+        t.row([series_name(&s.metric), s.value.1.clone()]);
     }
     t.render()
 }
 
-fn matrix(result: &[Value]) -> String {
+fn matrix(result: &[MatrixSeries]) -> String {
     if result.is_empty() {
         return "no series\n".into();
     }
     let mut t = Table::new(&["SERIES", "POINTS", "LAST", "MIN", "MAX"]).max_cell(METRIC_WIDTH);
     for s in result {
-        let values: Vec<&str> = s["values"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p[1].as_str())
-            .collect();
+        let values: Vec<&str> = s.values.iter().map(|p| p.1.as_str()).collect();
         let numbers = values
             .iter()
             .filter_map(|v| Some((*v, v.parse::<f64>().ok()?)))
@@ -96,7 +79,7 @@ fn matrix(result: &[Value]) -> String {
             .map(|(s, _)| s);
         let max = numbers.max_by(|a, b| a.1.total_cmp(&b.1)).map(|(s, _)| s);
         t.row([
-            metric(s),
+            series_name(&s.metric),
             values.len().to_string(),
             values.last().copied().unwrap_or_default().to_string(),
             min.unwrap_or_default().to_string(),
@@ -122,19 +105,11 @@ mod tests {
 
     #[test]
     fn series_names() {
-        let m = json!({"__name__": "cpu", "host": "a", "q": "x\"y"});
-        assert_eq!(
-            series_name(m.as_object().unwrap()),
-            r#"cpu{host="a", q="x\"y"}"#
-        );
-        assert_eq!(
-            series_name(json!({"__name__": "up"}).as_object().unwrap()),
-            "up"
-        );
-        assert_eq!(
-            series_name(json!({"job": "x"}).as_object().unwrap()),
-            r#"{job="x"}"#
-        );
+        let labels = |v: Value| serde_json::from_value::<BTreeMap<String, String>>(v).unwrap();
+        let m = labels(json!({"__name__": "cpu", "host": "a", "q": "x\"y"}));
+        assert_eq!(series_name(&m), r#"cpu{host="a", q="x\"y"}"#);
+        assert_eq!(series_name(&labels(json!({"__name__": "up"}))), "up");
+        assert_eq!(series_name(&labels(json!({"job": "x"}))), r#"{job="x"}"#);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! - [`event`]: severities and the rule events the rules hand to incidents;
 //! - [`ci`]: configuration items, their relations and change records;
 //! - [`incident`]: incidents, their SLA state and timeline;
+//! - [`notification`]: notifications and their delivery state in the outbox;
+//! - [`receiver`]: notification receivers as the API shows them;
 //! - [`time`]: Unix milliseconds, the injectable [`time::Clock`], RFC 3339 text and date math;
 //! - [`prom_time`]: Prometheus' time, duration and value text formats;
 //! - [`error`]: the kinds every crate's errors are sorted into.
@@ -13,7 +15,9 @@ pub mod ci;
 pub mod error;
 pub mod event;
 pub mod incident;
+pub mod notification;
 pub mod prom_time;
+pub mod receiver;
 pub mod series;
 pub mod time;
 

@@ -22,9 +22,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::secret::Secret;
+pub use tocsin_model::receiver::{ReceiverKind, SmtpTls};
 
 /// PagerDuty's Events API v2 endpoint, used when a `pagerduty` receiver has no `url`.
 pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
@@ -38,75 +39,6 @@ pub const RESERVED_HEADERS: &[&str] = &[
     "x-tocsin-signature",
     "x-tocsin-timestamp",
 ];
-
-/// Which format and transport a receiver uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReceiverKind {
-    /// Generic JSON webhook (documented schema, optional HMAC signature).
-    Webhook,
-    /// Alertmanager-compatible webhook (`version: "4"`).
-    Alertmanager,
-    /// PagerDuty Events API v2.
-    Pagerduty,
-    /// DingTalk group robot (markdown; optional signed-secret mode).
-    Dingtalk,
-    /// WeCom (企业微信) group robot (markdown).
-    Wecom,
-    /// Feishu/Lark group robot (text; optional signed mode).
-    Feishu,
-    /// E-mail over SMTP.
-    Email,
-}
-
-impl ReceiverKind {
-    /// The lowercase name used in config and API output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Webhook => "webhook",
-            Self::Alertmanager => "alertmanager",
-            Self::Pagerduty => "pagerduty",
-            Self::Dingtalk => "dingtalk",
-            Self::Wecom => "wecom",
-            Self::Feishu => "feishu",
-            Self::Email => "email",
-        }
-    }
-
-    /// Delivered by HTTP POST (everything but e-mail).
-    pub fn is_http(self) -> bool {
-        !matches!(self, Self::Email)
-    }
-
-    /// A chat robot that answers HTTP 200 with an error code in the body.
-    pub fn is_robot(self) -> bool {
-        matches!(self, Self::Dingtalk | Self::Wecom | Self::Feishu)
-    }
-}
-
-/// How the SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain text (local relays only; no password allowed).
-    None,
-    /// Plain connection upgraded with STARTTLS, which is required (default port 587).
-    #[default]
-    Starttls,
-    /// TLS from the first byte, "SMTPS" (default port 465).
-    Tls,
-}
-
-impl SmtpTls {
-    /// The port used when `smtp_port` is not set.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Self::None => 25,
-            Self::Starttls => 587,
-            Self::Tls => 465,
-        }
-    }
-}
 
 /// One `[[notify.receiver]]` entry.
 #[derive(Debug, Clone, Deserialize)]

@@ -30,8 +30,6 @@ pub(crate) mod testutil;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
-
 pub use config::{ReceiverConfig, ReceiverKind, SmtpTls, validate_receivers};
 pub use http::HttpRequest;
 pub use secret::{Secret, SecretError};
@@ -83,34 +81,7 @@ pub struct Receiver {
     config: ReceiverConfig,
 }
 
-/// What the API shows about a receiver: no secret values, URLs with tokens redacted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReceiverView {
-    /// Name.
-    pub name: String,
-    /// Kind.
-    pub kind: ReceiverKind,
-    /// Endpoint with query and token-like path segments redacted (HTTP kinds).
-    pub url: Option<String>,
-    /// Attempt time limit, e.g. `10s`.
-    pub timeout: String,
-    /// Names of the custom headers (values are secret).
-    pub headers: Vec<String>,
-    /// Requests are signed (webhook HMAC, DingTalk/Feishu secret).
-    pub signed: bool,
-    /// Console base URL for links.
-    pub external_url: Option<String>,
-    /// SMTP server `host:port` (e-mail).
-    pub smtp_server: Option<String>,
-    /// SMTP security (e-mail).
-    pub tls: Option<SmtpTls>,
-    /// SMTP user name, if authenticating (e-mail).
-    pub username: Option<String>,
-    /// Sender (e-mail).
-    pub from: Option<String>,
-    /// Recipients (e-mail).
-    pub to: Vec<String>,
-}
+pub use tocsin_model::receiver::ReceiverView;
 
 impl Receiver {
     /// Validates `config` into a receiver.
