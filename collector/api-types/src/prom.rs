@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Number;
 
 /// A successful answer: `{"status":"success","data":…}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,8 +57,9 @@ pub struct QueryData<R> {
 pub struct VectorSample {
     /// The series' labels.
     pub metric: BTreeMap<String, String>,
-    /// Time in seconds (a JSON number) and the value as text.
-    pub value: (f64, String),
+    /// Time in seconds (a JSON number, kept as sent: `1700000000` or
+    /// `1700000030.5`) and the value as text.
+    pub value: (Number, String),
 }
 
 /// One series of a `matrix` result: `{"metric":{…},"values":[[t,"v"],…]}`.
@@ -66,7 +68,7 @@ pub struct MatrixSeries {
     /// The series' labels.
     pub metric: BTreeMap<String, String>,
     /// Times in seconds and values as text.
-    pub values: Vec<(f64, String)>,
+    pub values: Vec<(Number, String)>,
 }
 
 /// `/api/v1/series`: one label set per series.
@@ -115,7 +117,7 @@ mod tests {
         round_trip::<PromSuccess<QueryData<Vec<MatrixSeries>>>>(
             r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1700000000,"9"],[1700000030,"9"]]}]}}"#,
         );
-        round_trip::<PromSuccess<QueryData<(f64, String)>>>(
+        round_trip::<PromSuccess<QueryData<(Number, String)>>>(
             r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#,
         );
         round_trip::<PromErrorBody>(
