@@ -9,7 +9,6 @@ use std::fmt::Display;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::json;
 use thiserror::Error;
 use tocsin_model::{ErrorKind, Kinded};
@@ -178,20 +177,11 @@ impl IntoResponse for PromError {
                 )
             }
         };
-        let body = ErrorBody {
-            status: "error",
-            error_type: kind,
+        let body = tocsin_api_types::prom::PromErrorBody {
+            status: "error".to_string(),
+            error_type: kind.to_string(),
             error: message,
         };
         (status, axum::Json(body)).into_response()
     }
-}
-
-/// Prometheus' error body, fields in Prometheus' order.
-#[derive(Serialize)]
-struct ErrorBody {
-    status: &'static str,
-    #[serde(rename = "errorType")]
-    error_type: &'static str,
-    error: String,
 }

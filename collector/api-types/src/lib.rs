@@ -9,7 +9,9 @@
 pub mod cis;
 pub mod incidents;
 pub mod maintenance;
+pub mod notifications;
 pub mod problems;
+pub mod prom;
 pub mod rules;
 
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,10 @@
 //! Text rendering of the CMDB API's answers (`/api/v1/cis`, `/api/v1/cis/{id}`).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
+use tocsin_api_types::cis::CiView;
+use tocsin_api_types::{Ci, CiDetail, DeviceEventRecord};
 
 use super::table::{Table, cell};
 
@@ -8,21 +12,21 @@ use super::table::{Table, cell};
 const SUMMARISED: [&str; 2] = ["packages", "software"];
 
 /// The CI list as a table: ID, CLASS, NAME, HOSTNAME, IP, OS, UPDATED.
-pub fn render_cis(body: &Value) -> String {
+pub fn render_cis(cis: &[Ci]) -> String {
     let mut t = Table::new(&["ID", "CLASS", "NAME", "HOSTNAME", "IP", "OS", "UPDATED"]);
-    for ci in body["data"].as_array().into_iter().flatten() {
-        let attrs = &ci["attributes"];
+    for ci in cis {
+        let attrs = &ci.attributes;
         t.row([
-            cell(&ci["id"]),
-            cell(&ci["class"]),
-            cell(&ci["name"]),
+            ci.id.clone(),
+            ci.class.clone(),
+            ci.name.clone(),
             first_of(attrs, &["hostname", "sysName"]),
             first_of(
                 attrs,
                 &["ip_addresses", "management_ip", "ip_address", "ip"],
             ),
             os(attrs),
-            cell(&ci["updated_at"]),
+            ci.updated_at.clone(),
         ]);
     }
     if t.is_empty() {
@@ -32,14 +36,14 @@ pub fn render_cis(body: &Value) -> String {
 }
 
 /// A CI's events as a table: AT, KIND, SOURCE, SUMMARY.
-pub fn render_events(body: &Value) -> String {
+pub fn render_events(events: &[DeviceEventRecord]) -> String {
     let mut t = Table::new(&["AT", "KIND", "SOURCE", "SUMMARY"]).max_cell(100);
-    for e in body["data"].as_array().into_iter().flatten() {
+    for e in events {
         t.row([
-            cell(&e["at"]),
-            cell(&e["kind"]),
-            cell(&e["source"]),
-            cell(&e["summary"]),
+            e.at.clone(),
+            e.kind.clone(),
+            e.source.clone(),
+            e.summary.clone(),
         ]);
     }
     if t.is_empty() {
@@ -49,43 +53,41 @@ pub fn render_events(body: &Value) -> String {
 }
 
 /// One CI: a header, its attributes, relations and change history.
-pub fn render_ci(body: &Value) -> String {
-    let ci = &body["data"];
-    let mut out = format!(
-        "CI {}  class {}  name {}\n",
-        cell(&ci["id"]),
-        cell(&ci["class"]),
-        cell(&ci["name"])
-    );
+pub fn render_ci(view: &CiView) -> String {
+    let CiDetail {
+        ci,
+        relations,
+        changes: history,
+    } = &view.detail;
+    let mut out = format!("CI {}  class {}  name {}\n", ci.id, ci.class, ci.name);
     out.push_str(&format!(
         "created {}  updated {}\n\n",
-        dash(&ci["created_at"]),
-        dash(&ci["updated_at"])
+        dash(&ci.created_at),
+        dash(&ci.updated_at)
     ));
 
     let mut attrs = Table::new(&["ATTRIBUTE", "VALUE"]);
-    for (name, value) in ci["attributes"].as_object().into_iter().flatten() {
+    for (name, value) in &ci.attributes {
         attrs.row([name.clone(), attribute(name, value)]);
     }
     out.push_str(&section(attrs, "no attributes"));
 
     out.push_str("\nRELATIONS\n");
     let mut rels = Table::new(&["KIND", "TARGET", "CREATED"]);
-    for r in ci["relations"].as_array().into_iter().flatten() {
-        rels.row([cell(&r["kind"]), cell(&r["target"]), cell(&r["created_at"])]);
+    for r in relations {
+        rels.row([r.kind.clone(), r.target.clone(), r.created_at.clone()]);
     }
     out.push_str(&section(rels, "(none)"));
 
     out.push_str("\nCHANGES\n");
     let mut changes = Table::new(&["TIME", "ATTRIBUTE", "OLD", "NEW", "SOURCE"]).max_cell(40);
-    for c in ci["changes"].as_array().into_iter().flatten() {
-        let name = c["attribute"].as_str().unwrap_or_default();
+    for c in history {
         changes.row([
-            cell(&c["at"]),
-            name.to_string(),
-            change_value(name, &c["old"]),
-            change_value(name, &c["new"]),
-            cell(&c["source"]),
+            c.at.clone(),
+            c.attribute.clone(),
+            change_value(&c.attribute, &c.old),
+            change_value(&c.attribute, &c.new),
+            c.source.clone(),
         ]);
     }
     out.push_str(&section(changes, "(none)"));
@@ -100,16 +102,23 @@ fn section(t: Table, empty: &str) -> String {
     }
 }
 
-fn first_of(attrs: &Value, names: &[&str]) -> String {
+/// The CI's attributes by name.
+type Attributes = BTreeMap<String, Value>;
+
+fn attr(attrs: &Attributes, name: &str) -> String {
+    attrs.get(name).map(cell).unwrap_or_default()
+}
+
+fn first_of(attrs: &Attributes, names: &[&str]) -> String {
     names
         .iter()
-        .map(|n| cell(&attrs[*n]))
+        .map(|n| attr(attrs, n))
         .find(|s| !s.is_empty())
         .unwrap_or_default()
 }
 
-fn os(attrs: &Value) -> String {
-    let parts = [cell(&attrs["os_name"]), cell(&attrs["os_version"])];
+fn os(attrs: &Attributes) -> String {
+    let parts = [attr(attrs, "os_name"), attr(attrs, "os_version")];
     parts
         .iter()
         .filter(|p| !p.is_empty())
@@ -118,9 +127,8 @@ fn os(attrs: &Value) -> String {
         .join(" ")
 }
 
-fn dash(v: &Value) -> String {
-    let s = cell(v);
-    if s.is_empty() { "-".into() } else { s }
+fn dash(s: &str) -> String {
+    if s.is_empty() { "-".into() } else { s.into() }
 }
 
 /// An attribute value; long inventories as a count.
@@ -154,6 +162,10 @@ mod tests {
 
     use super::*;
 
+    fn typed<T: serde::de::DeserializeOwned>(v: Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
     fn host() -> Value {
         json!({
             "id": "ci-1", "class": "host", "name": "web01",
@@ -168,9 +180,10 @@ mod tests {
 
     #[test]
     fn ci_list_table() {
-        let out = render_cis(
-            &json!({"data": [host(), {"id": "ci-2", "class": "switch", "name": "sw01", "attributes": {}}]}),
-        );
+        let out = render_cis(&typed::<Vec<Ci>>(json!([host(), {
+            "id": "ci-2", "class": "switch", "name": "sw01", "attributes": {},
+            "created_at": "", "updated_at": ""
+        }])));
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
             lines[0],
@@ -181,7 +194,7 @@ mod tests {
             "ci-1  host    web01  web01     10.0.0.5, 10.0.1.5  Debian GNU/Linux 12  2026-11-23T11:00:00Z"
         );
         assert_eq!(lines[2], "ci-2  switch  sw01");
-        assert_eq!(render_cis(&json!({"data": []})), "no CIs\n");
+        assert_eq!(render_cis(&[]), "no CIs\n");
     }
 
     #[test]
@@ -192,7 +205,7 @@ mod tests {
             {"at": "2026-11-23T11:00:00Z", "attribute": "os_version", "old": "11", "new": "12", "source": "agent:a1"},
             {"at": "2026-11-23T10:00:00Z", "attribute": "packages", "old": null, "new": [1, 2], "source": "agent:a1"}
         ]);
-        let out = render_ci(&json!({ "data": ci }));
+        let out = render_ci(&typed(ci));
         assert!(
             out.starts_with("CI ci-1  class host  name web01\ncreated 2026-11-23T10:00:00Z"),
             "{out}"
@@ -216,9 +229,10 @@ mod tests {
 
     #[test]
     fn ci_without_relations_or_changes() {
-        let out = render_ci(
-            &json!({"data": {"id": "x", "class": "host", "name": "n", "attributes": {}}}),
-        );
+        let out = render_ci(&typed(json!({
+            "id": "x", "class": "host", "name": "n", "attributes": {},
+            "created_at": "", "updated_at": "", "relations": [], "changes": []
+        })));
         assert!(
             out.contains("no attributes\n\nRELATIONS\n(none)\n\nCHANGES\n(none)\n"),
             "{out}"

@@ -2,15 +2,17 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tocsin_api_types::cis::CiView;
 use tocsin_api_types::maintenance::MaintenanceWindow;
+use tocsin_api_types::notifications::{
+    NotificationList, OutboxRecord, ReceiverView, TestAnswer, TestOutcome, TestRequest,
+};
 use tocsin_api_types::problems::Problem;
-use tocsin_api_types::{Incident, IncidentDetail};
-use tocsin_model::prom_time::{format_timestamp, parse_duration, parse_time};
+use tocsin_api_types::{Ci, DeviceEventRecord, Incident, IncidentDetail};
 use tocsin_model::time::now_ms;
 use tocsinctl::actions::{self, Action};
 use tocsinctl::client::{CliError, Client, Reply};
@@ -262,10 +264,11 @@ async fn run(cli: Cli) -> Result<String, CliError> {
     let now = now_ms();
     let json = cli.json;
     let (reply, render): (Reply, Render) = match cli.command {
-        Command::Cis => (
+        Command::Cis => typed(
             client.get(&["api", "v1", "cis"], &[]).await?,
-            Box::new(cmdb::render_cis),
-        ),
+            json,
+            |cis: &Vec<Ci>| cmdb::render_cis(cis),
+        )?,
         Command::Ci { id } => {
             let body = client
                 .get(&["api", "v1", "cis", &id], &[])
@@ -276,24 +279,25 @@ async fn run(cli: Cli) -> Result<String, CliError> {
                     }
                     other => other,
                 })?;
-            (body, Box::new(cmdb::render_ci))
+            typed(body, json, |ci: &CiView| cmdb::render_ci(ci))?
         }
-        Command::Events { id, limit } => (
+        Command::Events { id, limit } => typed(
             client
                 .get(
                     &["api", "v1", "cis", &id, "events"],
                     &[("limit", &limit.to_string())],
                 )
                 .await?,
-            Box::new(cmdb::render_events),
-        ),
+            json,
+            |events: &Vec<DeviceEventRecord>| cmdb::render_events(events),
+        )?,
         Command::Query {
             expr,
             range,
             step,
             time,
         } => (
-            query(&client, &expr, range, step, time).await?,
+            promql::query(&client, &expr, range, step, time).await?,
             Box::new(promql::render),
         ),
         Command::Incidents(args) => typed(
@@ -323,7 +327,7 @@ async fn run(cli: Cli) -> Result<String, CliError> {
             json,
             |list: &Vec<Problem>| problems::render_problems(list),
         )?,
-        Command::Notify { action } => notify_cmd(&client, action, &actor).await?,
+        Command::Notify { action } => notify_cmd(&client, action, &actor, json).await?,
         Command::Rules { action: None } => typed(
             client.get(&["api", "v1", "rules"], &[]).await?,
             json,
@@ -361,6 +365,7 @@ async fn notify_cmd(
     client: &Client,
     action: Option<NotifyCommand>,
     actor: &str,
+    json: bool,
 ) -> Result<(Reply, Render), CliError> {
     let action = action.unwrap_or(NotifyCommand::List {
         status: Vec::new(),
@@ -374,39 +379,41 @@ async fn notify_cmd(
             if !status.is_empty() {
                 query.push(("status", status.as_str()));
             }
-            (
-                client.get(&["api", "v1", "notifications"], &query).await?,
-                Box::new(notify::render_notifications),
-            )
+            let reply = client.get(&["api", "v1", "notifications"], &query).await?;
+            typed(reply, json, |records: &NotificationList| {
+                notify::render_notifications(records)
+            })?
         }
-        NotifyCommand::Retry { id } => (
-            client
-                .post(
-                    &["api", "v1", "notifications", &id.to_string(), "retry"],
-                    None,
-                )
-                .await?,
-            Box::new(notify::render_retry),
-        ),
-        NotifyCommand::Test { receiver } => {
+        NotifyCommand::Retry { id } => {
+            let id = id.to_string();
             let reply = client
-                .post(
-                    &["api", "v1", "receivers", &receiver, "test"],
-                    Some(&serde_json::json!({ "actor": actor })),
-                )
+                .post(&["api", "v1", "notifications", &id, "retry"], None)
                 .await?;
+            typed(reply, json, |record: &OutboxRecord| {
+                notify::render_retry(record)
+            })?
+        }
+        NotifyCommand::Test { receiver } => {
+            let request = TestRequest {
+                actor: Some(actor.to_string()),
+            };
+            let reply = client
+                .post_json(&["api", "v1", "receivers", &receiver, "test"], &request)
+                .await?;
+            let answer: TestAnswer = reply.data()?;
             // A test that did not reach the receiver is a failure of the command.
-            if reply.json["data"]["outcome"] != "delivered" {
+            if answer.outcome != TestOutcome::Delivered {
                 return Err(CliError::Other(
-                    notify::render_test(&reply.json).trim_end().to_string(),
+                    notify::render_test(&answer).trim_end().to_string(),
                 ));
             }
-            (reply, Box::new(notify::render_test))
+            (reply, Box::new(move |_| notify::render_test(&answer)))
         }
-        NotifyCommand::Receivers => (
+        NotifyCommand::Receivers => typed(
             client.get(&["api", "v1", "receivers"], &[]).await?,
-            Box::new(notify::render_receivers),
-        ),
+            json,
+            |receivers: &Vec<ReceiverView>| notify::render_receivers(receivers),
+        )?,
     })
 }
 
@@ -491,52 +498,6 @@ async fn maintenance_cmd(
             json,
             move |w| window(w, "deleted"),
         ),
-    }
-}
-
-async fn query(
-    client: &Client,
-    expr: &str,
-    range: Option<String>,
-    step: Option<String>,
-    time: Option<String>,
-) -> Result<Reply, CliError> {
-    let bad = |flag: &str, e: String| CliError::Other(format!("invalid --{flag}: {e}"));
-    let at = match &time {
-        Some(t) => parse_time(t).map_err(|e| bad("time", e))?,
-        None => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
-    };
-    let Some(range) = range else {
-        let t = format_timestamp(at);
-        return client
-            .get(&["api", "v1", "query"], &[("query", expr), ("time", &t)])
-            .await;
-    };
-    let range_ms = positive_duration(&range).map_err(|e| bad("range", e))?;
-    let step_ms = match &step {
-        Some(s) => positive_duration(s).map_err(|e| bad("step", e))?,
-        None => promql::default_step_ms(range_ms),
-    };
-    let (start, end, step) = (
-        format_timestamp(at - range_ms),
-        format_timestamp(at),
-        format_timestamp(step_ms),
-    );
-    let params = [
-        ("query", expr),
-        ("start", &start),
-        ("end", &end),
-        ("step", &step),
-    ];
-    client.get(&["api", "v1", "query_range"], &params).await
-}
-
-fn positive_duration(s: &str) -> Result<i64, String> {
-    match parse_duration(s)? {
-        ms if ms > 0 => Ok(ms),
-        _ => Err(format!("{s:?} is not a positive duration")),
     }
 }
 

@@ -1,11 +1,11 @@
 //! Text rendering of the notification API's answers.
 
-use serde_json::Value;
+use tocsin_api_types::notifications::{OutboxRecord, ReceiverView, TestAnswer};
 
-use super::table::{Table, cell};
+use super::table::Table;
 
 /// Notifications as a table: ID, STATUS, RECEIVER, CHANNEL, EVENT, INCIDENT, ATTEMPTS, ERROR.
-pub fn render_notifications(body: &Value) -> String {
+pub fn render_notifications(records: &[OutboxRecord]) -> String {
     let mut t = Table::new(&[
         "ID",
         "STATUS",
@@ -17,21 +17,17 @@ pub fn render_notifications(body: &Value) -> String {
         "LAST ERROR",
     ])
     .max_cell(80);
-    for r in body["data"].as_array().into_iter().flatten() {
-        let n = &r["notification"];
+    for r in records {
+        let n = &r.notification;
         t.row([
-            cell(&n["id"]),
-            cell(&r["status"]),
-            cell(&n["receiver"]),
-            cell(&r["channel"]),
-            cell(&n["event"]),
-            format!(
-                "#{} {}",
-                cell(&n["incident"]["id"]),
-                cell(&n["incident"]["title"])
-            ),
-            cell(&r["attempts"]),
-            cell(&r["last_error"]),
+            n.id.to_string(),
+            r.status.as_str().to_string(),
+            n.receiver.clone(),
+            r.channel.clone(),
+            n.event.as_str().to_string(),
+            format!("#{} {}", n.incident.id, n.incident.title),
+            r.attempts.to_string(),
+            r.last_error.clone().unwrap_or_default(),
         ]);
     }
     if t.is_empty() {
@@ -41,19 +37,22 @@ pub fn render_notifications(body: &Value) -> String {
 }
 
 /// The receivers as a table: NAME, KIND, ENDPOINT, SIGNED.
-pub fn render_receivers(body: &Value) -> String {
+pub fn render_receivers(receivers: &[ReceiverView]) -> String {
     let mut t = Table::new(&["NAME", "KIND", "ENDPOINT", "SIGNED"]).max_cell(80);
-    for r in body["data"].as_array().into_iter().flatten() {
-        let endpoint = if r["url"].is_null() {
-            format!("{} → {}", cell(&r["smtp_server"]), cell(&r["to"]))
-        } else {
-            cell(&r["url"])
+    for r in receivers {
+        let endpoint = match &r.url {
+            Some(url) => url.clone(),
+            None => format!(
+                "{} → {}",
+                r.smtp_server.as_deref().unwrap_or_default(),
+                r.to.join(", ")
+            ),
         };
         t.row([
-            cell(&r["name"]),
-            cell(&r["kind"]),
+            r.name.clone(),
+            r.kind.as_str().to_string(),
             endpoint,
-            cell(&r["signed"]),
+            r.signed.to_string(),
         ]);
     }
     if t.is_empty() {
@@ -63,20 +62,19 @@ pub fn render_receivers(body: &Value) -> String {
 }
 
 /// The outcome of a test message.
-pub fn render_test(body: &Value) -> String {
-    let d = &body["data"];
-    match d["error"].as_str() {
-        Some(e) => format!("{}: {} ({e})\n", cell(&d["receiver"]), cell(&d["outcome"])),
-        None => format!("{}: {}\n", cell(&d["receiver"]), cell(&d["outcome"])),
+pub fn render_test(answer: &TestAnswer) -> String {
+    let outcome = answer.outcome.as_str();
+    match &answer.error {
+        Some(e) => format!("{}: {outcome} ({e})\n", answer.receiver),
+        None => format!("{}: {outcome}\n", answer.receiver),
     }
 }
 
 /// One retried notification.
-pub fn render_retry(body: &Value) -> String {
-    let r = &body["data"];
+pub fn render_retry(record: &OutboxRecord) -> String {
     format!(
         "notification {} is {} again\n",
-        cell(&r["notification"]["id"]),
-        cell(&r["status"])
+        record.notification.id,
+        record.status.as_str()
     )
 }

@@ -1,7 +1,14 @@
 //! Text rendering of Prometheus query results, and the default range step.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
+use serde_json::Value;
+use tocsin_api_types::prom::{MatrixSeries, QueryData, VectorSample};
+
+use tocsin_model::prom_time::{format_timestamp, parse_duration, parse_time};
+use tocsin_model::time::now_ms;
+
+use super::client::{CliError, Client, Reply};
 use super::table::Table;
 
 /// Widest metric column; label sets are long but worth seeing.
@@ -14,23 +21,15 @@ pub fn default_step_ms(range_ms: i64) -> i64 {
 }
 
 /// `name{a="b", c="d"}` as Prometheus writes series.
-pub fn series_name(metric: &Map<String, Value>) -> String {
+pub fn series_name(metric: &BTreeMap<String, String>) -> String {
     let name = metric
         .get("__name__")
-        .and_then(Value::as_str)
+        .map(String::as_str)
         .unwrap_or_default();
     let labels: Vec<String> = metric
         .iter()
         .filter(|(k, _)| *k != "__name__")
-        .map(|(k, v)| {
-            format!(
-                "{k}=\"{}\"",
-                v.as_str()
-                    .unwrap_or_default()
-                    .replace('\\', "\\\\")
-                    .replace('"', "\\\"")
-            )
-        })
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
         .collect();
     if labels.is_empty() && !name.is_empty() {
         name.to_string()
@@ -41,50 +40,38 @@ pub fn series_name(metric: &Map<String, Value>) -> String {
 
 /// A query response (`{"data":{"resultType":..,"result":..}}`) as text.
 pub fn render(body: &Value) -> String {
-    let data = &body["data"];
-    let empty = Vec::new();
-    let result = data["result"].as_array().unwrap_or(&empty);
-    match data["resultType"].as_str() {
-        Some("vector") => vector(result),
-        Some("matrix") => matrix(result),
+    let Ok(data) = serde_json::from_value::<QueryData<Value>>(body["data"].clone()) else {
+        return "\n".into();
+    };
+    match data.result_type.as_str() {
+        "vector" => vector(&serde_json::from_value::<Vec<_>>(data.result).unwrap_or_default()),
+        "matrix" => matrix(&serde_json::from_value::<Vec<_>>(data.result).unwrap_or_default()),
         // Scalars and strings: `[time, "value"]`.
-        _ => format!("{}\n", data["result"][1].as_str().unwrap_or_default()),
+        _ => {
+            let point: Option<(f64, String)> = serde_json::from_value(data.result).ok();
+            format!("{}\n", point.map(|p| p.1).unwrap_or_default())
+        }
     }
 }
 
-fn metric(series: &Value) -> String {
-    series["metric"]
-        .as_object()
-        .map(series_name)
-        .unwrap_or_default()
-}
-
-fn vector(result: &[Value]) -> String {
+fn vector(result: &[VectorSample]) -> String {
     if result.is_empty() {
         return "no series\n".into();
     }
     let mut t = Table::new(&["SERIES", "VALUE"]).max_cell(METRIC_WIDTH);
     for s in result {
-        t.row([
-            metric(s),
-            s["value"][1].as_str().unwrap_or_default().to_string(),
-        ]);
+        t.row([series_name(&s.metric), s.value.1.clone()]);
     }
     t.render()
 }
 
-fn matrix(result: &[Value]) -> String {
+fn matrix(result: &[MatrixSeries]) -> String {
     if result.is_empty() {
         return "no series\n".into();
     }
     let mut t = Table::new(&["SERIES", "POINTS", "LAST", "MIN", "MAX"]).max_cell(METRIC_WIDTH);
     for s in result {
-        let values: Vec<&str> = s["values"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p[1].as_str())
-            .collect();
+        let values: Vec<&str> = s.values.iter().map(|p| p.1.as_str()).collect();
         let numbers = values
             .iter()
             .filter_map(|v| Some((*v, v.parse::<f64>().ok()?)))
@@ -96,7 +83,7 @@ fn matrix(result: &[Value]) -> String {
             .map(|(s, _)| s);
         let max = numbers.max_by(|a, b| a.1.total_cmp(&b.1)).map(|(s, _)| s);
         t.row([
-            metric(s),
+            series_name(&s.metric),
             values.len().to_string(),
             values.last().copied().unwrap_or_default().to_string(),
             min.unwrap_or_default().to_string(),
@@ -104,6 +91,52 @@ fn matrix(result: &[Value]) -> String {
         ]);
     }
     t.render()
+}
+
+/// Asks for `expr` at `time` (default now), or over `range` ending then,
+/// every `step` (default: [`default_step_ms`]).
+pub async fn query(
+    client: &Client,
+    expr: &str,
+    range: Option<String>,
+    step: Option<String>,
+    time: Option<String>,
+) -> Result<Reply, CliError> {
+    let bad = |flag: &str, e: String| CliError::Other(format!("invalid --{flag}: {e}"));
+    let at = match &time {
+        Some(t) => parse_time(t).map_err(|e| bad("time", e))?,
+        None => now_ms(),
+    };
+    let Some(range) = range else {
+        let t = format_timestamp(at);
+        return client
+            .get(&["api", "v1", "query"], &[("query", expr), ("time", &t)])
+            .await;
+    };
+    let range_ms = positive_duration(&range).map_err(|e| bad("range", e))?;
+    let step_ms = match &step {
+        Some(s) => positive_duration(s).map_err(|e| bad("step", e))?,
+        None => default_step_ms(range_ms),
+    };
+    let (start, end, step) = (
+        format_timestamp(at - range_ms),
+        format_timestamp(at),
+        format_timestamp(step_ms),
+    );
+    let params = [
+        ("query", expr),
+        ("start", &start),
+        ("end", &end),
+        ("step", &step),
+    ];
+    client.get(&["api", "v1", "query_range"], &params).await
+}
+
+fn positive_duration(s: &str) -> Result<i64, String> {
+    match parse_duration(s)? {
+        ms if ms > 0 => Ok(ms),
+        _ => Err(format!("{s:?} is not a positive duration")),
+    }
 }
 
 #[cfg(test)]
@@ -122,19 +155,11 @@ mod tests {
 
     #[test]
     fn series_names() {
-        let m = json!({"__name__": "cpu", "host": "a", "q": "x\"y"});
-        assert_eq!(
-            series_name(m.as_object().unwrap()),
-            r#"cpu{host="a", q="x\"y"}"#
-        );
-        assert_eq!(
-            series_name(json!({"__name__": "up"}).as_object().unwrap()),
-            "up"
-        );
-        assert_eq!(
-            series_name(json!({"job": "x"}).as_object().unwrap()),
-            r#"{job="x"}"#
-        );
+        let labels = |v: Value| serde_json::from_value::<BTreeMap<String, String>>(v).unwrap();
+        let m = labels(json!({"__name__": "cpu", "host": "a", "q": "x\"y"}));
+        assert_eq!(series_name(&m), r#"cpu{host="a", q="x\"y"}"#);
+        assert_eq!(series_name(&labels(json!({"__name__": "up"}))), "up");
+        assert_eq!(series_name(&labels(json!({"job": "x"}))), r#"{job="x"}"#);
     }
 
     #[test]

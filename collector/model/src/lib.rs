@@ -7,6 +7,8 @@
 //! - [`incident`]: incidents, their SLA state and timeline;
 //! - [`maintenance`]: maintenance windows; [`problem`]: problem records;
 //! - [`rule`]: threshold rules and their settings as the API serves them;
+//! - [`notification`]: notifications and their delivery state in the outbox;
+//! - [`receiver`]: notification receivers as the API shows them;
 //! - [`time`]: Unix milliseconds, the injectable [`time::Clock`], RFC 3339 text and date math;
 //! - [`prom_time`]: Prometheus' time, duration and value text formats;
 //! - [`error`]: the kinds every crate's errors are sorted into.
@@ -16,8 +18,10 @@ pub mod error;
 pub mod event;
 pub mod incident;
 pub mod maintenance;
+pub mod notification;
 pub mod problem;
 pub mod prom_time;
+pub mod receiver;
 pub mod rule;
 pub mod series;
 pub mod time;

@@ -10,47 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::Notification;
 use tocsin_storage::{Cf, Db, StorageError, WriteTx, keys};
 
-/// Where a notification stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryStatus {
-    /// Not delivered yet; retried until it is, or until the attempts run out.
-    Pending,
-    /// A receiver accepted it.
-    Delivered,
-    /// Given up: a permanent error, or every attempt failed.
-    Failed,
-    /// Sent inside another notification (`grouped_into`) of the grouping window.
-    Grouped,
-}
-
-/// One notification with its delivery state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxRecord {
-    /// The message.
-    pub notification: Notification,
-    /// The receiver's channel kind (webhook, email…).
-    pub channel: String,
-    /// Where it stands.
-    pub status: DeliveryStatus,
-    /// Delivery attempts made.
-    pub attempts: u32,
-    /// When the next attempt is due, ms.
-    pub next_attempt_at: i64,
-    /// The last attempt's error.
-    pub last_error: Option<String>,
-    /// When a receiver accepted it, ms.
-    pub delivered_at: Option<i64>,
-    /// The notification that carried this one (grouping window).
-    #[serde(default)]
-    pub grouped_into: Option<u64>,
-}
+pub use tocsin_model::notification::{DeliveryStatus, OutboxRecord};
 
 /// See the module docs.
 pub struct Outbox {

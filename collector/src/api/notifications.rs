@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde_json::{Value, json};
 
 use super::AppState;
 use crate::error::Error;
+use tocsin_api_types::Data;
+use tocsin_api_types::notifications::{TestAnswer, TestOutcome, TestRequest};
+use tocsin_model::notification::{DeliveryStatus, OutboxRecord};
+use tocsin_model::receiver::ReceiverView;
 use tocsin_notify::channels::DeliveryOutcome;
-use tocsin_notify::outbox::DeliveryStatus;
 
 /// Most notifications one request returns.
 const MAX_LIMIT: usize = 1000;
@@ -19,7 +21,7 @@ const MAX_LIMIT: usize = 1000;
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<Vec<OutboxRecord>>>, Error> {
     if let Some(key) = q
         .keys()
         .find(|k| !["status", "limit"].contains(&k.as_str()))
@@ -59,32 +61,24 @@ pub async fn list(
     };
     let records =
         tokio::task::spawn_blocking(move || state.notifications.list(&statuses, limit)).await??;
-    Ok(Json(json!({ "data": records })))
+    Ok(Json(Data::new(records)))
 }
 
 /// `POST /api/v1/notifications/{id}/retry`: a failed notification is due again.
 pub async fn retry(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<OutboxRecord>>, Error> {
     let id: u64 = id
         .parse()
         .map_err(|_| Error::InvalidRequest(format!("id: not a notification id: {id:?}")))?;
     let rec = tokio::task::spawn_blocking(move || state.notifications.retry(id)).await??;
-    Ok(Json(json!({ "data": rec })))
+    Ok(Json(Data::new(rec)))
 }
 
 /// `GET /api/v1/receivers`: the configured receivers, without secrets.
-pub async fn receivers(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({ "data": state.notifications.receivers() }))
-}
-
-/// Body of `POST /api/v1/receivers/{name}/test`.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TestRequest {
-    #[serde(default)]
-    actor: Option<String>,
+pub async fn receivers(State(state): State<Arc<AppState>>) -> Json<Data<Vec<ReceiverView>>> {
+    Json(Data::new(state.notifications.receivers()))
 }
 
 /// `POST /api/v1/receivers/{name}/test`: sends a test message now and says
@@ -93,7 +87,7 @@ pub async fn test(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Data<TestAnswer>>, Error> {
     let request: TestRequest = if body.is_empty() {
         TestRequest::default()
     } else {
@@ -102,11 +96,13 @@ pub async fn test(
     let actor = request.actor.unwrap_or_else(|| "api".to_string());
     let outcome = state.notifications.test(&name, &actor).await?;
     let (outcome, error) = match outcome {
-        DeliveryOutcome::Delivered => ("delivered", None),
-        DeliveryOutcome::Retry { error, .. } => ("retry", Some(error)),
-        DeliveryOutcome::Failed { error } => ("failed", Some(error)),
+        DeliveryOutcome::Delivered => (TestOutcome::Delivered, None),
+        DeliveryOutcome::Retry { error, .. } => (TestOutcome::Retry, Some(error)),
+        DeliveryOutcome::Failed { error } => (TestOutcome::Failed, Some(error)),
     };
-    Ok(Json(
-        json!({ "data": {"receiver": name, "outcome": outcome, "error": error} }),
-    ))
+    Ok(Json(Data::new(TestAnswer {
+        receiver: name,
+        outcome,
+        error,
+    })))
 }

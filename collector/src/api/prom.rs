@@ -13,7 +13,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
+use tocsin_api_types::prom::{BuildInfo, PromSuccess};
 
 use tocsin_query::request::{self, Params};
 use tocsin_query::{QueryError, SeriesSource, format};
@@ -130,15 +130,15 @@ async fn format_query(FormParams(p): FormParams) -> Result<Response, PromError> 
 /// release whose API shape Tocsin follows) and names itself in `revision`
 /// and `branch` for humans.
 async fn buildinfo() -> Response {
-    let data = json!({
-        "version": "2.45.0",
-        "revision": concat!("tocsin-", env!("CARGO_PKG_VERSION")),
-        "branch": "tocsin",
-        "buildUser": "tocsin",
-        "buildDate": "",
-        "goVersion": "none (Tocsin collector, Rust)",
+    let body = PromSuccess::new(BuildInfo {
+        version: "2.45.0".to_string(),
+        revision: concat!("tocsin-", env!("CARGO_PKG_VERSION")).to_string(),
+        branch: "tocsin".to_string(),
+        build_user: "tocsin".to_string(),
+        build_date: String::new(),
+        go_version: "none (Tocsin collector, Rust)".to_string(),
     });
-    json_response(format::success(&data.to_string()))
+    axum::Json(body).into_response()
 }
 
 /// No metric metadata (TYPE/HELP) is kept; Prometheus answers `{}` then too.

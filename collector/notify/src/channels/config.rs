@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::de::{DeserializeOwned, Error as _};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 
 use super::alertmanager::AlertmanagerConfig;
 use super::email::EmailConfig;
@@ -31,6 +31,7 @@ use super::pagerduty::PagerdutyConfig;
 use super::robots::{DingtalkConfig, FeishuConfig, WecomConfig};
 use super::secret::Secret;
 use super::webhook::WebhookConfig;
+pub use tocsin_model::receiver::ReceiverKind;
 
 /// Headers Tocsin sets itself; `headers` may not override them.
 pub const RESERVED_HEADERS: &[&str] = &[
@@ -41,51 +42,6 @@ pub const RESERVED_HEADERS: &[&str] = &[
     "x-tocsin-signature",
     "x-tocsin-timestamp",
 ];
-
-/// Which format and transport a receiver uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReceiverKind {
-    /// Generic JSON webhook (documented schema, optional HMAC signature).
-    Webhook,
-    /// Alertmanager-compatible webhook (`version: "4"`).
-    Alertmanager,
-    /// PagerDuty Events API v2.
-    Pagerduty,
-    /// DingTalk group robot (markdown; optional signed-secret mode).
-    Dingtalk,
-    /// WeCom (企业微信) group robot (markdown).
-    Wecom,
-    /// Feishu/Lark group robot (text; optional signed mode).
-    Feishu,
-    /// E-mail over SMTP.
-    Email,
-}
-
-impl ReceiverKind {
-    /// The lowercase name used in config and API output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Webhook => "webhook",
-            Self::Alertmanager => "alertmanager",
-            Self::Pagerduty => "pagerduty",
-            Self::Dingtalk => "dingtalk",
-            Self::Wecom => "wecom",
-            Self::Feishu => "feishu",
-            Self::Email => "email",
-        }
-    }
-
-    /// Delivered by HTTP POST (everything but e-mail).
-    pub fn is_http(self) -> bool {
-        !matches!(self, Self::Email)
-    }
-
-    /// A chat robot that answers HTTP 200 with an error code in the body.
-    pub fn is_robot(self) -> bool {
-        matches!(self, Self::Dingtalk | Self::Wecom | Self::Feishu)
-    }
-}
 
 /// What a receiver sends, and where: one config struct per kind, each owned
 /// by the module that implements the kind.

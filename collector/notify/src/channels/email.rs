@@ -16,7 +16,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::DeliveryOutcome;
 use super::config::{ChannelConfig, ReceiverConfig, check_secret};
@@ -25,6 +25,7 @@ use super::secret::Secret;
 use super::text::{facts, headline, incident_url, one_line};
 use crate::Notification;
 use tocsin_incidents::Incident;
+use tocsin_model::receiver::SmtpTls;
 
 /// The rendered parts of an e-mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,30 +69,6 @@ fn msgid_safe(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// How the SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain text (local relays only; no password allowed).
-    None,
-    /// Plain connection upgraded with STARTTLS, which is required (default port 587).
-    #[default]
-    Starttls,
-    /// TLS from the first byte, "SMTPS" (default port 465).
-    Tls,
-}
-
-impl SmtpTls {
-    /// The port used when `smtp_port` is not set.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Self::None => 25,
-            Self::Starttls => 587,
-            Self::Tls => 465,
-        }
-    }
 }
 
 /// `kind = "email"`: the receiver's own keys.

@@ -30,15 +30,14 @@ pub(crate) mod testutil;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
-
 pub use alertmanager::AlertmanagerConfig;
 pub use config::{ChannelConfig, ReceiverConfig, ReceiverKind, validate_receivers};
-pub use email::{EmailConfig, SmtpTls};
+pub use email::EmailConfig;
 pub use http::HttpRequest;
 pub use pagerduty::{PAGERDUTY_EVENTS_URL, PagerdutyConfig};
 pub use robots::{DingtalkConfig, FeishuConfig, WecomConfig};
 pub use secret::{Secret, SecretError};
+pub use tocsin_model::receiver::{ReceiverView, SmtpTls};
 pub use webhook::WebhookConfig;
 
 use crate::Notification;
@@ -86,35 +85,6 @@ pub enum Rendered {
 #[derive(Debug, Clone)]
 pub struct Receiver {
     config: ReceiverConfig,
-}
-
-/// What the API shows about a receiver: no secret values, URLs with tokens redacted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReceiverView {
-    /// Name.
-    pub name: String,
-    /// Kind.
-    pub kind: ReceiverKind,
-    /// Endpoint with query and token-like path segments redacted (HTTP kinds).
-    pub url: Option<String>,
-    /// Attempt time limit, e.g. `10s`.
-    pub timeout: String,
-    /// Names of the custom headers (values are secret).
-    pub headers: Vec<String>,
-    /// Requests are signed (webhook HMAC, DingTalk/Feishu secret).
-    pub signed: bool,
-    /// Console base URL for links.
-    pub external_url: Option<String>,
-    /// SMTP server `host:port` (e-mail).
-    pub smtp_server: Option<String>,
-    /// SMTP security (e-mail).
-    pub tls: Option<SmtpTls>,
-    /// SMTP user name, if authenticating (e-mail).
-    pub username: Option<String>,
-    /// Sender (e-mail).
-    pub from: Option<String>,
-    /// Recipients (e-mail).
-    pub to: Vec<String>,
 }
 
 impl Receiver {
