@@ -14,6 +14,8 @@ pub struct Stats {
     pub rejected_batches: AtomicU64,
     /// Batches the collector acknowledged as stored.
     pub acked_batches: AtomicU64,
+    /// Sessions with the collector that failed to open or broke off.
+    pub connection_failures: AtomicU64,
     /// Whether a stream to the collector is open.
     pub connected: AtomicBool,
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
+use crate::error::Error;
 use crate::ingest::{CiContext, ObservedSample, SampleObserver};
 use crate::metrics::Metrics;
 use tocsin_cmdb::Cmdb;
@@ -18,7 +19,7 @@ use tocsin_incidents::problems::{ProblemConfig, ProblemStore};
 use tocsin_incidents::{IncidentError, IncidentFilter, IncidentManager};
 use tocsin_model::incident::{SYSTEM, Status};
 use tocsin_model::time::Clock;
-use tocsin_rules::{AGENT_LOST, Evaluator, NoData, RuleEvent, RuleSet, SeriesInfo};
+use tocsin_rules::{AGENT_LOST, Evaluator, NoData, RuleEvent, RuleSet, RulesError, SeriesInfo};
 use tocsin_storage::{Cf, Db, keys};
 
 /// See the module docs.
@@ -73,7 +74,7 @@ impl Alerting {
     }
 
     /// Loads the rules file (or the built-ins alone when there is none).
-    pub fn load_rules(rules_file: Option<&std::path::Path>) -> Result<RuleSet, Vec<String>> {
+    pub fn load_rules(rules_file: Option<&std::path::Path>) -> Result<RuleSet, RulesError> {
         match rules_file {
             Some(path) => tocsin_rules::load(path),
             None => tocsin_rules::parse(""),
@@ -92,7 +93,7 @@ impl Alerting {
     /// are resolved (actor `system`), as a live reload would eventually do:
     /// no series would ever claim their rule state, so they would stay open
     /// forever.
-    pub fn restore(&self, cmdb: &Cmdb, db: &Db) -> anyhow::Result<()> {
+    pub fn restore(&self, cmdb: &Cmdb, db: &Db) -> Result<(), Error> {
         self.resolve_orphaned()?;
         self.evaluator.restore_open(
             self.incidents
@@ -142,7 +143,7 @@ impl Alerting {
 
     /// Resolves the open and acknowledged incidents whose rule (other than
     /// `agent_lost`) is absent from or disabled in the rules in force.
-    fn resolve_orphaned(&self) -> anyhow::Result<()> {
+    fn resolve_orphaned(&self) -> Result<(), Error> {
         let rules = self.evaluator.rules();
         let filter = IncidentFilter {
             status: vec![Status::Open, Status::Acknowledged],
@@ -170,7 +171,7 @@ impl Alerting {
     }
 
     /// Re-reads the rules file; on any problem the running rules stay.
-    pub fn reload(&self) -> Result<usize, Vec<String>> {
+    pub fn reload(&self) -> Result<usize, RulesError> {
         let set = Self::load_rules(self.rules_file.as_deref())?;
         let n = set.rules.iter().filter(|r| r.enabled).count();
         self.nodata.set_config(set.no_data);
@@ -270,7 +271,7 @@ impl AlertingParts {
         cmdb: &Arc<Cmdb>,
         metrics: Arc<Metrics>,
         setup: AlertingSetup,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, Error> {
         Self::open_with_clock(db, cmdb, metrics, setup, Clock::system())
     }
 
@@ -282,7 +283,7 @@ impl AlertingParts {
         metrics: Arc<Metrics>,
         setup: AlertingSetup,
         clock: Clock,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, Error> {
         let AlertingSetup {
             rules,
             rules_file,
@@ -329,8 +330,8 @@ impl SampleObserver for Alerting {
         self.deliver(events, Some(received));
     }
 
-    fn seen(&self, ci: &CiContext, now_ms: i64) {
-        self.nodata.seen(&ci.id, &ci.name, 0, now_ms);
+    fn seen(&self, ci: &CiContext) {
+        self.nodata.seen(&ci.id, &ci.name, 0, self.clock.now_ms());
     }
 }
 
@@ -424,6 +425,34 @@ mod tests {
             "a retired agent must not be reported again"
         );
         assert!(lost(&a, "by-hand").is_empty());
+    }
+
+    #[test]
+    fn an_agent_is_seen_at_the_time_of_the_alerting_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        let cmdb = Arc::new(Cmdb::new(db.clone()));
+        cmdb.upsert("agent-1", "host", "agent-1", BTreeMap::new(), &[], "agent")
+            .unwrap();
+        let mut b = db.tx();
+        b.put(Cf::Meta, keys::agent("agent-1"), 0u64.to_be_bytes());
+        db.write(b, true).unwrap();
+        let clock = ManualClock::new(T0);
+        let a = alerting(&db, &cmdb, &clock);
+        clock.advance(800);
+        let ci = CiContext {
+            id: "agent-1".into(),
+            class: "host".into(),
+            name: "agent-1".into(),
+        };
+        a.seen(&ci);
+        a.tick(clock.advance(1_000));
+        assert!(
+            lost(&a, "agent-1").is_empty(),
+            "silent for just the limit since it was seen"
+        );
+        a.tick(clock.advance(1));
+        assert_eq!(lost(&a, "agent-1").len(), 1, "seen 1001 ms ago");
     }
 
     fn firing(rule: &str, ci: &str) -> RuleEvent {

@@ -257,10 +257,10 @@ impl CollectorConfig {
         }
         p.extend(self.notify.validate());
         if let Some(path) = &self.rules_file
-            && let Err(problems) = tocsin_rules::load(path)
+            && let Err(e) = tocsin_rules::load(path)
         {
             p.extend(
-                problems
+                e.problems
                     .into_iter()
                     .map(|e| format!("rules_file {}: {e}", path.display())),
             );

@@ -9,8 +9,8 @@ use std::fmt::Display;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use thiserror::Error;
+use tocsin_api_types::{ErrorBody, ErrorDetail};
 use tocsin_model::{ErrorKind, Kinded};
 use tocsin_query::QueryError;
 use tonic::Code;
@@ -120,6 +120,7 @@ from_kinded!(
     tocsin_incidents::IncidentError,
     tocsin_incidents::maintenance::MaintenanceError,
     tocsin_notify::NotifyError,
+    tocsin_rules::RulesError,
 );
 
 impl From<Invalid> for Error {
@@ -145,7 +146,12 @@ impl IntoResponse for Error {
         let (status, code) = self.http();
         (
             status,
-            Json(json!({"error": {"code": code, "message": self.public_message()}})),
+            Json(ErrorBody {
+                error: ErrorDetail {
+                    code: code.to_string(),
+                    message: self.public_message(),
+                },
+            }),
         )
             .into_response()
     }

@@ -14,3 +14,4 @@ pub mod error;
 pub mod ingest;
 pub mod metrics;
 pub mod server;
+pub mod startup;

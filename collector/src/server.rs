@@ -14,6 +14,7 @@ use crate::api::{self, AppState};
 use crate::config::{CollectorConfig, StorageConfig};
 use crate::ingest::{IngestService, Ingestor};
 use crate::metrics::Metrics;
+use crate::startup::StartupError;
 use tocsin_cmdb::Cmdb;
 use tocsin_notify::Notifications;
 use tocsin_storage::{Storage, StorageOptions};
@@ -49,9 +50,10 @@ pub async fn run(
     config: CollectorConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(BoundAddrs),
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!("cannot create data_dir {}: {e}", config.data_dir.display())
+) -> Result<(), StartupError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
+        path: config.data_dir.clone(),
+        source,
     })?;
     let storage_options = StorageOptions {
         sync_writes: config.storage.sync_writes,
@@ -59,7 +61,10 @@ pub async fn run(
     let dir = config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || Storage::open(&dir, storage_options))
         .await?
-        .map_err(|e| anyhow::anyhow!("cannot open store in {}: {e}", config.data_dir.display()))?;
+        .map_err(|source| StartupError::OpenStore {
+            path: config.data_dir.clone(),
+            source,
+        })?;
     let storage = Arc::new(storage);
     let cmdb = Arc::new(Cmdb::new(storage.db().clone()));
     let metrics = Arc::new(Metrics::default());
@@ -81,19 +86,34 @@ pub async fn run(
 
     let grpc_listener = TcpListener::bind(config.grpc_addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on grpc_addr {}: {e}", config.grpc_addr))?;
+        .map_err(|source| StartupError::Listen {
+            setting: "grpc_addr",
+            addr: config.grpc_addr,
+            source,
+        })?;
     let http_listener = TcpListener::bind(config.http_addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on http_addr {}: {e}", config.http_addr))?;
+        .map_err(|source| StartupError::Listen {
+            setting: "http_addr",
+            addr: config.http_addr,
+            source,
+        })?;
     let bound = BoundAddrs {
-        grpc: grpc_listener.local_addr()?,
-        http: http_listener.local_addr()?,
+        grpc: grpc_listener
+            .local_addr()
+            .map_err(StartupError::LocalAddr)?,
+        http: http_listener
+            .local_addr()
+            .map_err(StartupError::LocalAddr)?,
     };
     tracing::info!(grpc = %bound.grpc, http = %bound.http, data_dir = %config.data_dir.display(), "collector listening");
     if let Some(path) = &config.ready_file {
         bound
             .write_ready_file(path)
-            .map_err(|e| anyhow::anyhow!("cannot write ready_file {}: {e}", path.display()))?;
+            .map_err(|source| StartupError::ReadyFile {
+                path: path.clone(),
+                source,
+            })?;
     }
     on_bound(bound);
 
@@ -138,8 +158,14 @@ pub async fn run(
     );
 
     let (grpc_res, http_res, (), (), ()) = tokio::join!(grpc, http, checkpoints, ticks, deliveries);
-    grpc_res.map_err(|e| anyhow::anyhow!("gRPC server failed: {e}"))?;
-    http_res.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))?;
+    grpc_res.map_err(|e| StartupError::Serve {
+        server: "gRPC",
+        message: e.to_string(),
+    })?;
+    http_res.map_err(|e| StartupError::Serve {
+        server: "HTTP",
+        message: e.to_string(),
+    })?;
 
     let final_storage = storage.clone();
     let final_alerting = alerting.clone();
@@ -151,7 +177,7 @@ pub async fn run(
         final_storage.db().flush()
     })
     .await?
-    .map_err(|e| anyhow::anyhow!("final checkpoint failed: {e}"))?;
+    .map_err(StartupError::FinalCheckpoint)?;
     tracing::info!("collector stopped cleanly");
     Ok(())
 }
@@ -192,9 +218,8 @@ async fn open_alerting(
     storage: &Arc<Storage>,
     cmdb: &Arc<Cmdb>,
     metrics: &Arc<Metrics>,
-) -> anyhow::Result<(AlertingParts, Arc<Notifications>)> {
-    let rules = Alerting::load_rules(config.rules_file.as_deref())
-        .map_err(|p| anyhow::anyhow!("invalid rules file:\n  {}", p.join("\n  ")))?;
+) -> Result<(AlertingParts, Arc<Notifications>), StartupError> {
+    let rules = Alerting::load_rules(config.rules_file.as_deref()).map_err(StartupError::Rules)?;
     let (db, cmdb, metrics, config) = (
         storage.db().clone(),
         cmdb.clone(),
@@ -202,7 +227,9 @@ async fn open_alerting(
         config.clone(),
     );
     tokio::task::spawn_blocking(move || {
-        let notifications = Arc::new(Notifications::open(db.clone(), config.notify)?);
+        let notifications = Arc::new(
+            Notifications::open(db.clone(), config.notify).map_err(crate::error::Error::from)?,
+        );
         let setup = AlertingSetup {
             rules,
             rules_file: config.rules_file,
@@ -240,7 +267,7 @@ async fn alerting_loop(alerting: Arc<Alerting>, mut stop: tokio::sync::watch::Re
                 let a = alerting.clone();
                 match tokio::task::spawn_blocking(move || a.reload()).await {
                     Ok(Ok(n)) => tracing::info!(rules = n, "SIGHUP: rules reloaded"),
-                    Ok(Err(problems)) => tracing::error!(problems = %problems.join("; "), "SIGHUP: rules file rejected; the running rules stay"),
+                    Ok(Err(e)) => tracing::error!(problems = %e.problems.join("; "), "SIGHUP: rules file rejected; the running rules stay"),
                     Err(e) => tracing::error!(error = %e, "rules reload failed"),
                 }
             }

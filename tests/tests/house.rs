@@ -125,14 +125,16 @@ fn the_shared_test_harness_depends_on_no_collector_crate() {
         .expect("the harness crate is a workspace member");
     let collector_crates = &FLOW[FLOW.iter().position(|n| *n == "tocsin-model").unwrap()
         ..=FLOW.iter().position(|n| *n == "tocsinctl").unwrap()];
-    // Every kind (normal, dev, build): collector crates take the harness as
-    // a dev-dependency, so the harness must never lead back to them.
-    let bad: Vec<&str> = harness["dependencies"]
+    // Collector crates take the harness as a dev-dependency, so the harness
+    // library must never lead back to them. Its own tests may read the
+    // typed API bodies (types only: `tocsin-api-types`).
+    let bad: Vec<String> = harness["dependencies"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|d| d["name"].as_str())
-        .filter(|name| collector_crates.contains(name))
+        .filter(|d| collector_crates.contains(&d["name"].as_str().unwrap_or_default()))
+        .filter(|d| !(d["kind"] == "dev" && d["name"] == "tocsin-api-types"))
+        .map(|d| format!("{} ({})", d["name"], d["kind"]))
         .collect();
     assert!(
         bad.is_empty(),
@@ -243,4 +245,28 @@ fn no_source_file_is_over_600_lines() {
         .filter(|(_, n)| *n > MAX_LINES)
         .collect();
     assert!(long.is_empty(), "files over {MAX_LINES} lines: {long:?}");
+}
+
+/// The agent's layers (`agent/src/lib.rs`): the protocols and probes
+/// (`snmp/`, `checks/`) never import each other or the feature built on
+/// them (`devices/`), and `devices/` does not reach into `checks/`.
+#[test]
+fn agent_protocol_modules_do_not_import_each_other_or_devices() {
+    let forbidden: [(&str, &[&str]); 3] = [
+        ("agent/src/snmp", &["crate::checks", "crate::devices"]),
+        ("agent/src/checks", &["crate::snmp", "crate::devices"]),
+        ("agent/src/devices", &["crate::checks"]),
+    ];
+    let mut offenders = Vec::new();
+    let files = sources();
+    for (dir, paths) in forbidden {
+        let in_dir: Vec<_> = files.iter().filter(|(p, _)| p.starts_with(dir)).collect();
+        assert!(!in_dir.is_empty(), "no sources under {dir}");
+        for (p, text) in in_dir {
+            for path in paths.iter().filter(|path| text.contains(*path)) {
+                offenders.push(format!("{} imports {path}", p.display()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "upward agent imports: {offenders:?}");
 }

@@ -58,6 +58,10 @@ impl OwnUsage {
             "tocsin_agent_rejected_batches_total",
             Stats::get(&stats.rejected_batches) as f64,
         ));
+        out.push(Sample::counter(
+            "tocsin_agent_connection_failures_total",
+            Stats::get(&stats.connection_failures) as f64,
+        ));
     }
 }
 

@@ -96,6 +96,7 @@ pub async fn run(url: String, shared: Arc<Shared>, mut shutdown: watch::Receiver
             if *shutdown.borrow() {
                 tracing::warn!(error = %e, "stopping before the collector acknowledged everything");
             } else {
+                Stats::add(&shared.stats.connection_failures, 1);
                 let delay = backoff.next_delay();
                 let queued = shared.queue().len();
                 tracing::warn!(error = %e, retry_in = ?delay, queued_batches = queued, "collector connection failed");

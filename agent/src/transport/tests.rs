@@ -347,7 +347,10 @@ async fn batches_collected_while_disconnected_are_sent_on_connect() {
     let (shared, _inv) = shared(&[&[1]]);
     let (stop_tx, stop_rx) = watch::channel(false);
     let task = tokio::spawn(run(format!("http://{addr}"), shared.clone(), stop_rx));
-    sleep(Duration::from_millis(700)).await;
+    wait_until("a connection attempt fails", || {
+        Stats::get(&shared.stats.connection_failures) >= 1
+    })
+    .await;
     shared
         .queue()
         .push(Batch {

@@ -50,6 +50,15 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// `GET /healthz`: the collector is up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `ok` when the collector answers.
+    pub status: String,
+    /// The collector's version.
+    pub version: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

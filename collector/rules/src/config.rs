@@ -46,6 +46,7 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 use super::defaults::builtin_rules;
+use super::error::RulesError;
 use super::fields::Fields;
 use super::rule::{FlapConfig, NoDataConfig, Rule, RuleSet};
 use super::validate::{self, Parsed};
@@ -53,14 +54,14 @@ use super::validate::{self, Parsed};
 const TOP_KEYS: &[&str] = &["rule", "flapping", "no_data", "defaults"];
 
 /// Reads and validates a rules file; every problem is listed.
-pub fn load(path: &Path) -> Result<RuleSet, Vec<String>> {
+pub fn load(path: &Path) -> Result<RuleSet, RulesError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![format!("{}: cannot read file: {e}", path.display())])?;
     parse(&text)
 }
 
 /// Parses and validates rules-file text merged with the built-in rules.
-pub fn parse(text: &str) -> Result<RuleSet, Vec<String>> {
+pub fn parse(text: &str) -> Result<RuleSet, RulesError> {
     let table: Table = text.parse().map_err(|e: toml::de::Error| {
         let at = e
             .span()
@@ -114,7 +115,7 @@ pub fn parse(text: &str) -> Result<RuleSet, Vec<String>> {
         }
     }
     if !p.is_empty() {
-        return Err(p);
+        return Err(p.into());
     }
     Ok(RuleSet {
         rules: rules.into_values().collect(),

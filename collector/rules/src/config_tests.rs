@@ -5,7 +5,7 @@ use tocsin_model::event::Severity;
 const NO_DEFAULTS: &str = "[defaults]\nenabled = false\n";
 
 fn errors(text: &str) -> Vec<String> {
-    parse(text).expect_err("should be rejected")
+    parse(text).expect_err("should be rejected").problems
 }
 
 fn has(errors: &[String], needle: &str) {
@@ -273,7 +273,7 @@ fn load_reads_a_file() {
     std::fs::write(&path, "[[rule]]\nname = \"cpu_high\"\nenabled = false\n").unwrap();
     assert!(!load(&path).unwrap().get("cpu_high").unwrap().enabled);
     let e = load(&dir.path().join("missing.toml")).unwrap_err();
-    assert!(e[0].contains("cannot read file"), "{e:?}");
+    assert!(e.problems[0].contains("cannot read file"), "{e:?}");
 }
 
 #[test]

@@ -19,6 +19,7 @@
 
 pub mod config;
 pub mod defaults;
+mod error;
 pub mod eval;
 mod fields;
 pub mod nodata;
@@ -31,6 +32,7 @@ mod validate;
 mod window;
 
 pub use config::{load, parse};
+pub use error::RulesError;
 pub use eval::{Evaluator, SeriesInfo};
 pub use nodata::NoData;
 pub use rule::{

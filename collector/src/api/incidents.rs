@@ -194,11 +194,6 @@ pub async fn rules(State(state): State<Arc<AppState>>) -> Json<RulesAnswer> {
 pub async fn reload(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<Data<RulesReloaded>>, Error> {
-    match tokio::task::spawn_blocking(move || state.alerting.reload()).await? {
-        Ok(rules) => Ok(Json(Data::new(RulesReloaded { rules }))),
-        Err(problems) => Err(Error::InvalidRequest(format!(
-            "rules file rejected: {}",
-            problems.join("; ")
-        ))),
-    }
+    let rules = tokio::task::spawn_blocking(move || state.alerting.reload()).await??;
+    Ok(Json(Data::new(RulesReloaded { rules })))
 }

@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use serde_json::json;
 
 use crate::alerting::Alerting;
 use crate::metrics::Metrics;
@@ -92,8 +91,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(prom::router(source))
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+async fn healthz() -> axum::Json<tocsin_api_types::Health> {
+    axum::Json(tocsin_api_types::Health {
+        status: "ok".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {

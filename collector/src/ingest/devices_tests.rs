@@ -22,7 +22,7 @@ impl SampleObserver for CiRecorder {
             .lock()
             .extend(samples.iter().map(|s| s.ci.id.clone()));
     }
-    fn seen(&self, _: &CiContext, _: i64) {
+    fn seen(&self, _: &CiContext) {
         self.seen.fetch_add(1, SeqCst);
     }
 }

@@ -155,7 +155,7 @@ impl Ingestor {
             name,
         });
         if let Some(o) = &self.observer {
-            o.seen(&ci, now_ms());
+            o.seen(&ci);
         }
         Ok(StreamSession {
             agent_id: hello.agent_id.clone(),
@@ -190,7 +190,7 @@ impl Ingestor {
         // or one the store failed to write: no-data detection is about the
         // agent, not about our own storage.
         if let Some(o) = &self.observer {
-            o.seen(&session.ci, now_ms());
+            o.seen(&session.ci);
         }
         match result {
             Ok(Ingested::Stored(n)) => {

@@ -36,6 +36,7 @@ pub struct ObservedSample<'a> {
 pub trait SampleObserver: Send + Sync {
     /// A stored batch of samples; `received` is when the batch arrived.
     fn observe(&self, samples: &[ObservedSample<'_>], received: std::time::Instant);
-    /// `ci`'s agent connected or sent data at `now_ms` (for no-data detection).
-    fn seen(&self, ci: &CiContext, now_ms: i64);
+    /// `ci`'s agent connected or sent data just now (for no-data
+    /// detection; the observer reads the time from its own clock).
+    fn seen(&self, ci: &CiContext);
 }

@@ -115,7 +115,8 @@ async fn run_stream(
         let next = tokio::select! {
             m = inbound.message() => m,
             () = shutting_down(&mut stop) => {
-                let _ = tx.send(Err(Status::unavailable("collector is shutting down; reconnect later"))).await;
+                let shutting = Error::Unavailable("collector is shutting down; reconnect later".into());
+                let _ = tx.send(Err(shutting.into())).await;
                 break;
             }
         };

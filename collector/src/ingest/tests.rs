@@ -185,7 +185,7 @@ impl SampleObserver for Recorder {
         self.observed
             .fetch_add(samples.len(), std::sync::atomic::Ordering::SeqCst);
     }
-    fn seen(&self, _: &CiContext, _: i64) {
+    fn seen(&self, _: &CiContext) {
         self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }

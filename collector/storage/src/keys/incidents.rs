@@ -1,6 +1,7 @@
-//! Key layouts of incidents, maintenance windows and problem records (CF
-//! `incidents`). Newest-first indexes store `!id` and `!ordered(time)` so that
-//! a forward scan (the only direction `Db` offers) yields the newest entry first.
+//! Key layouts of incidents, maintenance windows, problem records and the
+//! notification outbox (CF `incidents`). Newest-first indexes store `!id`
+//! and `!ordered(time)` so that a forward scan (the only direction `Db`
+//! offers) yields the newest entry first.
 
 use super::*;
 

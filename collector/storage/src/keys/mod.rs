@@ -11,7 +11,8 @@
 //!
 //! The layouts live in one file per owner — [`series`] (series index,
 //! postings, chunks, ingest log, agent state), [`cmdb`] and [`incidents`]
-//! (incidents, maintenance windows, problem records) — and every one-byte
+//! (incidents, maintenance windows, problem records, the notification
+//! outbox) — and every one-byte
 //! prefix is declared here, in one table, so collisions are visible at a
 //! glance. Everything is re-exported, so callers write `keys::chunk(..)`.
 
