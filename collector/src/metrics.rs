@@ -39,6 +39,7 @@ pub struct Metrics {
     storage_bytes: Labeled<Gauge>,
     series: Gauge,
     head_samples: Gauge,
+    head_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -59,6 +60,7 @@ impl Default for Metrics {
             storage_bytes: Labeled::default(),
             series: Gauge::default(),
             head_samples: Gauge::default(),
+            head_bytes: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -127,6 +129,11 @@ impl Default for Metrics {
             "Samples held in the in-memory head",
             m.head_samples.clone(),
         );
+        registry.register(
+            "tocsin_head_bytes",
+            "Bytes of compressed samples held in the in-memory head",
+            m.head_bytes.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -172,8 +179,11 @@ impl Metrics {
         }
         self.series
             .set(i64::try_from(storage.series().len()).unwrap_or(i64::MAX));
+        let head = storage.head_stats();
         self.head_samples
-            .set(i64::try_from(storage.head_stats().samples).unwrap_or(i64::MAX));
+            .set(i64::try_from(head.samples).unwrap_or(i64::MAX));
+        self.head_bytes
+            .set(i64::try_from(head.bytes).unwrap_or(i64::MAX));
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "encoding metrics failed");

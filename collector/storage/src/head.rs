@@ -1,25 +1,58 @@
-//! The in-memory head: the newest chunk of every active series, plus chunks
-//! sealed since the last checkpoint.
+//! The in-memory head: the newest chunk of every active series, compressed
+//! as samples arrive (encoding 2), plus chunks sealed since the last
+//! checkpoint.
 
 use std::collections::HashMap;
 
+use super::chunk::compressed::Appender;
 use super::chunk::{self, MAX_CHUNK_SAMPLES, partition_start};
 use super::db::{Cf, Db, WriteTx};
 use super::{AppendOutcome, Sample, StorageError, keys};
 use tocsin_model::SeriesId;
 
+/// A chunk sealed since the last checkpoint, already encoded.
+struct SealedChunk {
+    /// Timestamp of its first sample (its key).
+    start: i64,
+    /// Samples in it.
+    len: usize,
+    /// The encoded chunk.
+    bytes: Vec<u8>,
+}
+
 #[derive(Default)]
 struct HeadSeries {
     /// Full chunks not yet written to the `chunks` column family.
-    sealed: Vec<Vec<(i64, f64)>>,
-    /// The chunk being appended to (time-ordered, non-empty once loaded).
-    current: Vec<(i64, f64)>,
+    sealed: Vec<SealedChunk>,
+    /// The chunk being appended to, compressed as samples arrive.
+    current: Appender,
+    /// Timestamp of `current`'s first sample.
+    current_start: Option<i64>,
     dirty: bool,
 }
 
 impl HeadSeries {
     fn last_ts(&self) -> Option<i64> {
-        self.current.last().map(|s| s.0)
+        self.current.last_ts()
+    }
+
+    /// Moves the current chunk to the sealed ones.
+    fn seal(&mut self) {
+        if let Some(start) = self.current_start.take() {
+            let full = std::mem::take(&mut self.current);
+            self.sealed.push(SealedChunk {
+                start,
+                len: full.len(),
+                bytes: full.bytes(),
+            });
+        }
+    }
+
+    /// Appends a sample newer than every sample held.
+    fn push(&mut self, ts: i64, v: f64) -> Result<(), StorageError> {
+        self.current.push(ts, v)?;
+        self.current_start.get_or_insert(ts);
+        Ok(())
     }
 }
 
@@ -30,7 +63,13 @@ pub struct HeadStats {
     pub series: usize,
     /// Samples held in memory.
     pub samples: usize,
+    /// Bytes of encoded samples held in memory (open and sealed chunks).
+    pub bytes: usize,
 }
+
+/// What the head holds of one series in a time range: the samples, and the
+/// start keys of its in-memory chunks.
+pub type HeadRead = (Vec<(i64, f64)>, Vec<i64>);
 
 /// See the module docs.
 #[derive(Default)]
@@ -54,14 +93,13 @@ impl Head {
                 outcome.skipped += 1;
                 continue;
             }
-            if let Some(first) = s.current.first()
+            if let Some(first) = s.current_start
                 && (s.current.len() >= MAX_CHUNK_SAMPLES
-                    || partition_start(first.0) != partition_start(ts))
+                    || partition_start(first) != partition_start(ts))
             {
-                let full = std::mem::take(&mut s.current);
-                s.sealed.push(full);
+                s.seal();
             }
-            s.current.push((ts, v));
+            s.push(ts, v)?;
             s.dirty = true;
             outcome.stored += 1;
         }
@@ -70,35 +108,33 @@ impl Head {
 
     /// Samples of `id` in `[start, end]` held in memory, and the start keys of
     /// the in-memory chunks (stored chunks with those keys are older copies).
-    pub fn read(&self, id: SeriesId, start: i64, end: i64) -> (Vec<(i64, f64)>, Vec<i64>) {
-        let Some(s) = self.series.get(&id) else {
-            return (Vec::new(), Vec::new());
-        };
-        let chunks = s
-            .sealed
-            .iter()
-            .chain(std::iter::once(&s.current))
-            .filter(|c| !c.is_empty());
+    pub fn read(&self, id: SeriesId, start: i64, end: i64) -> Result<HeadRead, StorageError> {
         let mut samples = Vec::new();
         let mut starts = Vec::new();
-        for c in chunks {
-            starts.push(c[0].0);
-            samples.extend(c.iter().filter(|(t, _)| *t >= start && *t <= end));
+        let Some(s) = self.series.get(&id) else {
+            return Ok((samples, starts));
+        };
+        for c in &s.sealed {
+            starts.push(c.start);
+            chunk::decode_into(&c.bytes, start, end, &mut samples)?;
         }
-        (samples, starts)
+        if let Some(first) = s.current_start {
+            starts.push(first);
+            chunk::decode_into(&s.current.bytes(), start, end, &mut samples)?;
+        }
+        Ok((samples, starts))
     }
 
     /// Adds a put of every changed chunk to `batch`; returns how many.
     pub fn persist_into(&self, batch: &mut WriteTx) -> usize {
         let mut n = 0;
         for (id, s) in self.series.iter().filter(|(_, s)| s.dirty) {
-            for c in s
-                .sealed
-                .iter()
-                .chain(std::iter::once(&s.current))
-                .filter(|c| !c.is_empty())
-            {
-                batch.put(Cf::Chunks, keys::chunk(*id, c[0].0), chunk::encode(c));
+            for c in &s.sealed {
+                batch.put(Cf::Chunks, keys::chunk(*id, c.start), &c.bytes);
+                n += 1;
+            }
+            if let Some(first) = s.current_start {
+                batch.put(Cf::Chunks, keys::chunk(*id, first), s.current.bytes());
                 n += 1;
             }
         }
@@ -115,14 +151,16 @@ impl Head {
 
     /// Sizes for metrics.
     pub fn stats(&self) -> HeadStats {
-        HeadStats {
+        let mut stats = HeadStats {
             series: self.series.len(),
-            samples: self
-                .series
-                .values()
-                .map(|s| s.current.len() + s.sealed.iter().map(Vec::len).sum::<usize>())
-                .sum(),
+            ..HeadStats::default()
+        };
+        for s in self.series.values() {
+            stats.samples += s.current.len() + s.sealed.iter().map(|c| c.len).sum::<usize>();
+            stats.bytes +=
+                s.current.encoded_len() + s.sealed.iter().map(|c| c.bytes.len()).sum::<usize>();
         }
+        stats
     }
 }
 
@@ -131,7 +169,11 @@ impl Head {
 fn load_last_chunk(db: &Db, id: SeriesId) -> Result<HeadSeries, StorageError> {
     let mut s = HeadSeries::default();
     if let Some((_, value)) = db.last_with_prefix(Cf::Chunks, &keys::chunk_series_prefix(id))? {
-        chunk::decode_into(&value, i64::MIN, i64::MAX, &mut s.current)?;
+        let mut stored = Vec::new();
+        chunk::decode_into(&value, i64::MIN, i64::MAX, &mut stored)?;
+        for (ts, v) in stored {
+            s.push(ts, v)?;
+        }
     }
     Ok(s)
 }

@@ -194,7 +194,7 @@ impl Storage {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<(i64, f64)>, StorageError> {
-        let (memory_chunks, memory_starts) = self.head.lock().read(id, start_ms, end_ms);
+        let (memory_chunks, memory_starts) = self.head.lock().read(id, start_ms, end_ms)?;
         let mut out = Vec::new();
         let from = keys::chunk(id, chunk::partition_start(start_ms));
         let prefix = keys::chunk_series_prefix(id);

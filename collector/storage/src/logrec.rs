@@ -5,7 +5,7 @@
 
 use super::Sample;
 use super::StorageError;
-use super::chunk::{get_signed, get_varint, put_signed, put_unsigned};
+use super::chunk::varint::{get_signed, get_varint, put_signed, put_unsigned};
 
 /// Encodes samples into a log record.
 pub fn encode(samples: &[Sample]) -> Vec<u8> {

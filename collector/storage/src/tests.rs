@@ -161,3 +161,84 @@ fn select_uses_postings_and_label_matchers() {
     assert_eq!(s.series().label_names(), vec!["__name__", "host"]);
     assert_eq!(s.series().get(other).unwrap().kind, 2);
 }
+
+#[test]
+fn chunks_of_encoding_1_stay_readable_and_are_continued_in_encoding_2() {
+    use super::chunk::{ENCODING_COMPRESSED, ENCODING_DELTA_F64, delta_f64};
+    let dir = tempfile::tempdir().unwrap();
+    let id;
+    // Values no decimal scale captures exactly, and the special ones.
+    let old: Vec<(i64, f64)> = (0..50)
+        .map(|i| (T0 + i * 1000, (i as f64).sqrt()))
+        .chain([
+            (T0 + 50_000, f64::NAN),
+            (T0 + 51_000, -0.0),
+            (T0 + 52_000, f64::INFINITY),
+            (T0 + 53_000, f64::MIN_POSITIVE / 3.0),
+        ])
+        .collect();
+    {
+        let s = open(dir.path());
+        id = series(&s, "legacy");
+        // A chunk as an older collector wrote it.
+        let mut tx = s.db().tx();
+        tx.put(Cf::Chunks, keys::chunk(id, T0), delta_f64::encode(&old));
+        s.db().write(tx, true).unwrap();
+    }
+    let s = open(dir.path());
+    let bits = |v: &[(i64, f64)]| v.iter().map(|(t, x)| (*t, x.to_bits())).collect::<Vec<_>>();
+    let read = s.samples(id, T0, T0 + PARTITION_MS).unwrap();
+    assert_eq!(bits(&read), bits(&old), "encoding 1 reads bit-exactly");
+    // New samples continue the same chunk, which is rewritten in encoding 2.
+    s.append(
+        &[(id, T0 + 54_000, 1.5), (id, T0 + 55_000, 2.5)],
+        s.db().tx(),
+    )
+    .unwrap();
+    s.checkpoint().unwrap();
+    let stored = s
+        .db()
+        .get(Cf::Chunks, &keys::chunk(id, T0))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored[0], ENCODING_COMPRESSED);
+    assert_ne!(stored[0], ENCODING_DELTA_F64);
+    let mut want = old.clone();
+    want.extend([(T0 + 54_000, 1.5), (T0 + 55_000, 2.5)]);
+    drop(s);
+    let s = open(dir.path());
+    let read = s.samples(id, T0, T0 + PARTITION_MS).unwrap();
+    assert_eq!(bits(&read), bits(&want));
+}
+
+#[test]
+fn the_head_holds_its_open_chunks_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let ids: Vec<SeriesId> = (0..100).map(|i| series(&s, &format!("h{i}"))).collect();
+    // One sample per second for two minutes: a counter and a gauge with two decimals.
+    for t in 0..120 {
+        let batch: Vec<Sample> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let v = if i % 2 == 0 {
+                    (t * 17 + i as i64) as f64
+                } else {
+                    ((t * 7 + i as i64) % 1000) as f64 / 100.0
+                };
+                (*id, T0 + t * 1000, v)
+            })
+            .collect();
+        s.append(&batch, s.db().tx()).unwrap();
+    }
+    let stats = s.head_stats();
+    assert_eq!(stats.samples, 12_000);
+    // Raw, the head held 16 bytes per sample.
+    assert!(
+        stats.bytes * 8 < stats.samples * 16,
+        "{} bytes for {} samples",
+        stats.bytes,
+        stats.samples
+    );
+}
