@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Direction, IteratorMode, Options,
-    ReadOptions, WriteBatch, WriteOptions,
+    BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
+    IteratorMode, LogLevel, Options, ReadOptions, WriteBatch, WriteOptions,
 };
 
 use super::StorageError;
@@ -57,7 +57,16 @@ impl Cf {
     fn options(self) -> Options {
         let mut o = Options::default();
         match self {
-            Cf::Chunks => o.set_compression_type(DBCompressionType::Lz4),
+            // Chunks are compressed already (encoding 2); zstd over 16 KiB
+            // blocks still finds what neighbouring series share (about a
+            // fifth less on node_exporter data), and chunks are written once
+            // per checkpoint, so its cost is small.
+            Cf::Chunks => {
+                o.set_compression_type(DBCompressionType::Zstd);
+                let mut table = BlockBasedOptions::default();
+                table.set_block_size(16 * 1024);
+                o.set_block_based_table_factory(&table);
+            }
             // Log records live for one checkpoint interval; compressing them is wasted work.
             Cf::Log => o.set_compression_type(DBCompressionType::None),
             _ => o.set_compression_type(DBCompressionType::Lz4),
@@ -119,6 +128,10 @@ impl Db {
         opts.create_missing_column_families(true);
         opts.set_max_background_jobs(2);
         opts.set_bytes_per_sync(1 << 20);
+        // RocksDB's own diagnostic log: warnings only, a few small files.
+        opts.set_log_level(LogLevel::Warn);
+        opts.set_max_log_file_size(1 << 20);
+        opts.set_keep_log_file_num(3);
         let cfs = Cf::ALL
             .iter()
             .map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf.options()));
