@@ -12,6 +12,7 @@ use serde_json::Value;
 /// The workspace's crates in flow order: a crate may depend only on crates
 /// listed before it.
 const FLOW: &[&str] = &[
+    "tocsin-config-keys",
     "tocsin-proto",
     "tocsin-model",
     "tocsin-storage",

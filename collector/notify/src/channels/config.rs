@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
 use super::alertmanager::AlertmanagerConfig;
@@ -31,6 +31,7 @@ use super::pagerduty::PagerdutyConfig;
 use super::robots::{DingtalkConfig, FeishuConfig, WecomConfig};
 use super::secret::Secret;
 use super::webhook::WebhookConfig;
+use tocsin_config_keys::{field_names, unknown_keys_message};
 pub use tocsin_model::receiver::ReceiverKind;
 
 /// Headers Tocsin sets itself; `headers` may not override them.
@@ -181,7 +182,7 @@ impl ReceiverConfig {
             expected.extend(common_keys);
             return Err(toml::de::Error::custom(format!(
                 "{}, and missing field `kind`",
-                unknown_message(&unknown, &expected)
+                unknown_keys_message(&unknown, &expected)
             )));
         };
         let kind: ReceiverKind = kind.try_into()?;
@@ -300,66 +301,7 @@ fn unknown_keys(keys: &[String], kind: ReceiverKind) -> toml::de::Error {
     let mut expected: Vec<&str> = vec!["kind"];
     expected.extend(field_names::<CommonKeys>());
     expected.extend(kind_keys(kind));
-    toml::de::Error::custom(unknown_message(keys, &expected))
-}
-
-/// The text naming every key in `keys` that no struct knows, and the keys
-/// the entry may have.
-fn unknown_message(keys: &[String], expected: &[&str]) -> String {
-    let list = |names: &mut dyn Iterator<Item = &str>| {
-        names
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let noun = if keys.len() == 1 { "field" } else { "fields" };
-    format!(
-        "unknown {noun} {}, expected one of {}",
-        list(&mut keys.iter().map(String::as_str)),
-        list(&mut expected.iter().copied())
-    )
-}
-
-/// The field names a derived `Deserialize` struct expects, as serde tells
-/// its deserializer: one list per struct, so the keys of each kind are
-/// written only in the kind's struct.
-///
-/// The agent has the same helper (`agent/src/checks/config.rs`); the two
-/// crates share no dependency to hold it.
-pub(crate) fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
-    use serde::de::Visitor;
-    use serde::de::value::Error as ValueError;
-
-    struct Fields<'a>(&'a mut &'static [&'static str]);
-
-    impl<'de> Deserializer<'de> for Fields<'_> {
-        type Error = ValueError;
-
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ValueError> {
-            Err(ValueError::custom("only field names are read"))
-        }
-
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _name: &'static str,
-            fields: &'static [&'static str],
-            _visitor: V,
-        ) -> Result<V::Value, ValueError> {
-            *self.0 = fields;
-            Err(ValueError::custom("only field names are read"))
-        }
-
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-            bytes byte_buf option unit unit_struct newtype_struct seq tuple
-            tuple_struct map enum identifier ignored_any
-        }
-    }
-
-    let mut fields: &'static [&'static str] = &[];
-    // The error is the point: the struct stops at its field list.
-    let _ = T::deserialize(Fields(&mut fields));
-    fields
+    toml::de::Error::custom(unknown_keys_message(keys, &expected))
 }
 
 /// A required URL of an HTTP kind: set, and an absolute http(s) URL.
