@@ -19,7 +19,7 @@ pub mod services;
 pub mod snmpd;
 pub mod tls_server;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -124,4 +124,15 @@ pub fn now_secs() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+/// The workspace root. Read from `CARGO_MANIFEST_DIR` when the test runs
+/// (cargo sets it), not when it was compiled: a test binary reused from a
+/// build in another checkout must still read this checkout's files.
+pub fn workspace_root() -> PathBuf {
+    let tests_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    tests_dir
+        .parent()
+        .map_or_else(|| tests_dir.clone(), Path::to_path_buf)
 }

@@ -136,7 +136,7 @@ fn snmp_credential_problems_are_all_named_in_one_run() -> Result<()> {
 
 #[test]
 fn shipped_example_configs_are_valid() -> Result<()> {
-    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let deploy = tocsin_e2e::workspace_root().join("deploy");
     let rules = deploy.join("rules.toml");
     let collector = std::fs::read_to_string(deploy.join("collector.toml"))?.replace(
         "# rules_file = \"/etc/tocsin/rules.toml\"",

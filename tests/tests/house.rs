@@ -36,10 +36,7 @@ const SHARED_HARNESS: &str = "tocsin-e2e";
 const MAX_LINES: usize = 600;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the workspace root")
-        .to_path_buf()
+    tocsin_e2e::workspace_root()
 }
 
 /// `cargo metadata` of the workspace's own crates.
