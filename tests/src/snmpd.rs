@@ -7,15 +7,14 @@
 //! The one snmpd harness of the workspace: the end-to-end tests here and the
 //! agent's own SNMP integration tests (`agent/tests/`) both start it.
 
-use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use crate::Proc;
 pub use crate::netns::Netns;
-use crate::{Proc, wait_for};
 
 /// The v2c community every test snmpd accepts.
 pub const COMMUNITY: &str = "tocsin-ro";
@@ -25,6 +24,9 @@ pub const USER: &str = "tocsinv3";
 pub const AUTH_PASS: &str = "authpass-123";
 /// Its privacy password.
 pub const PRIV_PASS: &str = "privpass-456";
+/// What snmpd logs when its UDP port is already taken.
+const PORT_TAKEN: &str = "Error opening specified endpoint";
+
 /// The sysName every test snmpd reports.
 pub const SYS_NAME: &str = "tocsin-test-device";
 
@@ -46,9 +48,20 @@ pub struct Snmpd {
 
 impl Snmpd {
     /// Starts snmpd on a free loopback port, with `extra` config lines.
+    ///
+    /// The port is picked by binding port 0 and closing it again, so another
+    /// process may take it before snmpd binds it; snmpd then exits with
+    /// "Error opening specified endpoint" and another port is tried.
     pub async fn start(dir: &Path, extra: &str) -> Result<Self> {
-        let port = UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port();
-        Self::launch(dir, "127.0.0.1".into(), port, None, extra).await
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let port = crate::process::pre_picked_udp_port();
+            match Self::launch(dir, "127.0.0.1".into(), port, None, extra).await {
+                Err(e) if attempt < 5 && format!("{e:#}").contains(PORT_TAKEN) => continue,
+                other => return other,
+            }
+        }
     }
 
     /// Starts snmpd on a free loopback port, with `extra` config lines, in a
@@ -125,17 +138,26 @@ impl Snmpd {
             .stdin(Stdio::null());
         self.proc = Proc::spawn(cmd, self.dir.join(format!("snmpd-{}.log", self.starts)))?;
         let target = format!("{}:{}", self.address, self.port);
-        wait_for(Duration::from_secs(15), || async {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let answered = loop {
             let out = Command::new("snmpget")
                 .args(["-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0", "-On"])
                 .arg(&target)
                 .arg("1.3.6.1.2.1.1.5.0")
                 .env("MIBS", "")
                 .output()?;
-            Ok(out.status.success().then_some(()))
-        })
-        .await
-        .with_context(|| format!("snmpd did not answer; log:\n{}", self.proc.log()))
+            if out.status.success() {
+                break Ok(());
+            }
+            if let Some(status) = self.proc.exited() {
+                break Err(anyhow::anyhow!("snmpd exited ({status})"));
+            }
+            if Instant::now() > deadline {
+                break Err(anyhow::anyhow!("timed out after 15 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        answered.with_context(|| format!("snmpd did not answer; log:\n{}", self.proc.log()))
     }
 
     /// The `[[snmp]]` agent-config entry for this device, v2c.
